@@ -1,0 +1,20 @@
+"""autograd_lite: reverse-mode automatic differentiation on NumPy.
+
+    import autograd_lite as ag
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).sum()
+    loss.backward()          # w.grad == [2., 4.]
+"""
+from .engine import (enable_grad, is_grad_enabled, name_scope, no_grad, set_grad_enabled,
+                     unbroadcast)
+from .tensor import Tensor, tensor
+from .functions import (abs, add, broadcast_to, clip, concatenate, cos, divide, dot, exp,
+                        expand_dims, expm1, flatten, log, log1p, log_softmax, logsumexp, matmul,
+                        max, maximum, mean, min, minimum, multiply, negative, outer, power, relu,
+                        reshape, sigmoid, sin, softmax, sqrt, square, squeeze, stack, subtract,
+                        sum, swapaxes, tanh, transpose, var, where)
+from .numpy_protocol import SUPPORTED_NUMPY
+from .functional import grad, hessian, jacobian, value_and_grad
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+
+__version__ = "0.1.0"

@@ -1,0 +1,286 @@
+"""The tape: grad mode, recording an operation, and the backward walk.
+
+A recorded Tensor *is* its tape entry: it keeps the primitive that made it
+(``grad_fn``), the operands (``_inputs``), the primitive's keyword arguments, the
+operands' version numbers at record time and a creation sequence number.
+Creation order is a topological order, so backward visits the nodes reachable
+from the root from the highest sequence number down: no recursion anywhere.
+
+Derivative rules are written with NumPy calls (``np.exp``, ``g * y``, ...).  In an
+ordinary ``backward()`` they receive plain arrays and run at NumPy speed; when a
+transform needs the gradient's own graph (``create_graph=True``) they receive
+Tensors, NumPy's dispatch protocol routes every call back to the table, and the
+backward pass is itself recorded.  That is how grad-of-grad comes for free.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import threading
+import traceback
+import types
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+
+class _ThreadState(threading.local):
+    """Per-thread switches: `no_grad` in one thread must not affect another."""
+
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        self.scopes: list[str] = []
+
+
+_state = _ThreadState()
+_sequence = itertools.count()
+
+
+class _Anomaly:
+    """Process-wide flag for `detect_anomaly` (read once per recorded op)."""
+
+    enabled = False
+
+
+def is_grad_enabled() -> bool:
+    """True when operations on Tensors that require grad are being recorded (this thread)."""
+    return _state.grad_enabled
+
+
+class _GradMode(contextlib.ContextDecorator):
+    """Context manager and decorator setting grad mode, restored on exit (exceptions too)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._saved: list[bool] = []
+
+    def __enter__(self) -> "_GradMode":
+        self._saved.append(_state.grad_enabled)
+        _state.grad_enabled = self.enabled
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _state.grad_enabled = self._saved.pop()
+
+
+def no_grad() -> _GradMode:
+    """Nothing is recorded inside: ``with ag.no_grad(): ...`` or ``@ag.no_grad()``."""
+    return _GradMode(False)
+
+
+def enable_grad() -> _GradMode:
+    """Recording on inside (e.g. within a `no_grad` block)."""
+    return _GradMode(True)
+
+
+def set_grad_enabled(enabled: bool) -> _GradMode:
+    return _GradMode(enabled)
+
+
+@contextlib.contextmanager
+def name_scope(name: str) -> Iterator[None]:
+    """Operations recorded inside carry the dotted scope name (``nn.Module`` uses it).
+
+    Graph drawing groups the nodes of one scope in one cluster.
+    """
+    scopes = _state.scopes
+    scopes.append(f"{scopes[-1]}.{name}" if scopes and name else name)
+    try:
+        yield
+    finally:
+        scopes.pop()
+
+
+def current_scope() -> str | None:
+    scopes = _state.scopes
+    return scopes[-1] if scopes else None
+
+
+class Primitive:
+    """One entry of the derivative table.
+
+    ``forward(*arrays, **kwargs)`` is the NumPy computation; ``vjps[i](g, ans, *args,
+    **kwargs)`` maps the output gradient ``g`` (shape of ``ans``) to the gradient of
+    argument ``i`` (any shape broadcastable to it: the engine unbroadcasts).  A
+    variadic primitive (concatenate, stack) gives ``vjp_any(i, g, ans, *args, **kw)``.
+    """
+
+    __slots__ = ("name", "forward", "vjps", "vjp_any")
+
+    def __init__(self, name: str, forward: Callable, vjps: tuple = (),
+                 vjp_any: Callable | None = None) -> None:
+        self.name = name
+        self.forward = forward
+        self.vjps = vjps
+        self.vjp_any = vjp_any
+
+    def rule(self, argnum: int) -> Callable:
+        if self.vjp_any is not None:
+            return functools.partial(self.vjp_any, argnum)
+        return self.vjps[argnum]
+
+    def __call__(self, *args: Any, **kwargs: Any):
+        return apply(self, args, kwargs)
+
+    def __get__(self, obj, objtype=None):
+        # A primitive stored on the Tensor class is a method: t.exp() is exp(t).
+        return self if obj is None else types.MethodType(self, obj)
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+
+_Tensor: type = None  # set by tensor.py; the engine only needs to make and recognise Tensors
+
+
+def apply(prim: Primitive, args: tuple, kwargs: dict):
+    """Run ``prim`` on the arrays inside ``args`` and record it when grad is needed."""
+    Tensor = _Tensor
+    datas = []
+    needs_grad = False
+    for a in args:
+        if isinstance(a, Tensor):
+            datas.append(a.data)
+            needs_grad = needs_grad or a.requires_grad
+        else:
+            datas.append(a)
+    out = prim.forward(*datas, **kwargs)
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if _Anomaly.enabled:
+        from .anomaly import check_forward
+        check_forward(prim, args, out)
+    result = Tensor._make(out)
+    if needs_grad and _state.grad_enabled:
+        result.requires_grad = True
+        result.grad_fn = prim
+        result._inputs = args
+        result._kwargs = kwargs
+        result._versions = tuple(a._version if isinstance(a, Tensor) else None for a in args)
+        result._seq = next(_sequence)
+        scopes = _state.scopes
+        if scopes:
+            result._scope = scopes[-1]
+        if _Anomaly.enabled:
+            result._trace = traceback.extract_stack()[:-2]
+    return result
+
+
+def unbroadcast(g, shape: tuple):
+    """Sum ``g`` over the axes NumPy broadcasting added or stretched, giving ``shape``.
+
+    Works on arrays and Tensors alike (only ``.shape``, ``.sum`` and ``.reshape``).
+    """
+    gshape = g.shape
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+    if axes:
+        g = g.sum(axis=axes)
+    return g.reshape(shape)
+
+
+def graph_nodes(root) -> list:
+    """Recorded Tensors that ``root`` depends on (itself included), newest first."""
+    Tensor = _Tensor
+    seen = {id(root)}
+    stack = [root]
+    nodes = []
+    while stack:
+        t = stack.pop()
+        nodes.append(t)
+        for inp in t._inputs or ():
+            if isinstance(inp, Tensor) and inp.grad_fn is not None and id(inp) not in seen:
+                seen.add(id(inp))
+                stack.append(inp)
+    nodes.sort(key=lambda t: t._seq, reverse=True)
+    return nodes
+
+
+def _check_versions(node) -> None:
+    for inp, version in zip(node._inputs, node._versions):
+        if version is not None and inp._version != version:
+            raise RuntimeError(
+                f"backward through `{node.grad_fn.name}` needs an operand that was modified in "
+                f"place after it was recorded (its version is now {inp._version}, it was "
+                f"{version}). Use an out-of-place operation (x = x + y instead of x += y), "
+                "or do the in-place update after backward().")
+
+
+def backprop(root, grad, *, retain_graph: bool = False, create_graph: bool = False,
+             inputs: tuple | None = None):
+    """Propagate ``grad`` (shape of ``root``) back through the recorded graph.
+
+    With ``inputs=None`` the gradients are accumulated into ``.grad`` of every leaf
+    that requires grad.  Otherwise nothing is accumulated and the gradients with
+    respect to ``inputs`` (Tensors, in order, ``None`` where unreachable) are returned.
+    With ``create_graph`` the gradients are Tensors recorded on the tape.
+    """
+    Tensor = _Tensor
+    if root.grad_fn is not None and root._inputs is None:
+        raise _freed_error(root)
+    nodes = graph_nodes(root) if root.grad_fn is not None else [root]
+    grads = {id(root): grad}
+    handed_out = {id(grad)}  # arrays given to a leaf's .grad; never give one out twice
+    leaves = {}
+    targets = {id(t) for t in inputs} if inputs is not None else ()
+    with set_grad_enabled(create_graph):
+        for node in nodes:
+            g = grads.pop(id(node), None) if id(node) not in targets else grads.get(id(node))
+            if g is None or node.grad_fn is None:
+                if node.grad_fn is None:
+                    leaves[id(node)] = node
+                continue
+            node_inputs = node._inputs
+            if node_inputs is None:
+                raise _freed_error(node)
+            _check_versions(node)
+            prim = node.grad_fn
+            if create_graph:
+                ans, args = node, node_inputs
+            else:
+                ans = node.data
+                args = [a.data if isinstance(a, Tensor) else a for a in node_inputs]
+            kwargs = node._kwargs
+            for i, inp in enumerate(node_inputs):
+                if not (isinstance(inp, Tensor) and inp.requires_grad):
+                    continue
+                gi = prim.rule(i)(g, ans, *args, **kwargs)
+                gi = unbroadcast(gi, inp.shape)
+                if _Anomaly.enabled:
+                    from .anomaly import check_backward
+                    check_backward(node, i, gi)
+                key = id(inp)
+                previous = grads.get(key)
+                grads[key] = gi if previous is None else previous + gi
+                if inp.grad_fn is None:
+                    leaves[key] = inp
+            if not retain_graph:
+                node._inputs = None
+    if inputs is not None:
+        return tuple(grads.get(id(t)) for t in inputs)
+    for key, leaf in leaves.items():
+        g = grads.get(key)
+        if g is None or not leaf.requires_grad:
+            continue
+        if isinstance(g, Tensor):
+            g = g.data
+        if g.dtype != leaf.data.dtype or id(g) in handed_out or g.base is not None or \
+                type(g) is not np.ndarray:
+            g = np.array(g, dtype=leaf.data.dtype)
+        if leaf.grad is None:
+            leaf.grad = g
+            handed_out.add(id(g))
+        else:
+            leaf.grad += g
+    return None
+
+
+def _freed_error(node) -> RuntimeError:
+    return RuntimeError(
+        f"trying to backward through the graph a second time (at `{node.grad_fn.name}`): its "
+        "saved values were freed by the first backward(). Pass retain_graph=True to the "
+        "first backward() if you need to call it twice.")

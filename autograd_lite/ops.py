@@ -1,0 +1,221 @@
+"""The derivative table: every differentiable primitive, once.
+
+Each entry is ``defprim(name, forward, vjp_for_arg0, vjp_for_arg1, ...)``.  A rule
+``vjp(g, ans, *args, **kwargs)`` returns the gradient of one argument given the
+output gradient ``g``; ``ans`` is the forward result.  Rules are written with NumPy
+calls and operators only, so they run on arrays in a plain backward pass and on
+Tensors (recording, hence differentiable again) under ``create_graph``.  Rules may
+return anything broadcastable to the argument's shape: the engine unbroadcasts.
+
+Conventions at kinks are stated beside their rules.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import engine
+from .engine import Primitive
+
+
+def defprim(name: str, forward, *vjps) -> Primitive:
+    return Primitive(name, forward, vjps)
+
+
+def value(x):
+    """The array inside a Tensor (or ``x`` itself): for masks that carry no gradient."""
+    return x.data if isinstance(x, engine._Tensor) else x
+
+
+def _balanced_eq(x, z, y):
+    """1 where ``x`` produced the result ``z`` of max/min(x, y), 1/2 where x == y (a tie)."""
+    x, z, y = value(x), value(z), value(y)
+    return (x == z) / (1.0 + (x == y))
+
+
+# ---- elementwise arithmetic -------------------------------------------------------
+add = defprim("add", np.add,
+              lambda g, ans, x, y: g,
+              lambda g, ans, x, y: g)
+subtract = defprim("subtract", np.subtract,
+                   lambda g, ans, x, y: g,
+                   lambda g, ans, x, y: -g)
+multiply = defprim("multiply", np.multiply,
+                   lambda g, ans, x, y: g * y,
+                   lambda g, ans, x, y: g * x)
+divide = defprim("divide", np.true_divide,
+                 lambda g, ans, x, y: g / y,
+                 lambda g, ans, x, y: -g * ans / y)
+# d/dx x**y = y x**(y-1); where y == 0 the exponent is replaced so 0 * x**-1 is not 0 * inf.
+# d/dy x**y = x**y log x, taken as 0 where x <= 0 (log undefined there).
+power = defprim("power", np.power,
+                lambda g, ans, x, y: g * y * x ** np.where(value(y) != 0, y - 1, 1),
+                lambda g, ans, x, y: g * ans * np.log(np.where(value(x) > 0, x, 1)))
+negative = defprim("negative", np.negative,
+                   lambda g, ans, x: -g)
+# maximum/minimum: where x == y the gradient is split evenly between the two.
+maximum = defprim("maximum", np.maximum,
+                  lambda g, ans, x, y: g * _balanced_eq(x, ans, y),
+                  lambda g, ans, x, y: g * _balanced_eq(y, ans, x))
+minimum = defprim("minimum", np.minimum,
+                  lambda g, ans, x, y: g * _balanced_eq(x, ans, y),
+                  lambda g, ans, x, y: g * _balanced_eq(y, ans, x))
+
+# ---- elementwise functions -------------------------------------------------------
+exp = defprim("exp", np.exp, lambda g, ans, x: g * ans)
+log = defprim("log", np.log, lambda g, ans, x: g / x)
+log1p = defprim("log1p", np.log1p, lambda g, ans, x: g / (1 + x))
+expm1 = defprim("expm1", np.expm1, lambda g, ans, x: g * (ans + 1))
+sqrt = defprim("sqrt", np.sqrt, lambda g, ans, x: g * 0.5 / ans)  # inf at 0, as 1/(2 sqrt 0)
+sin = defprim("sin", np.sin, lambda g, ans, x: g * np.cos(x))
+cos = defprim("cos", np.cos, lambda g, ans, x: -g * np.sin(x))
+tanh = defprim("tanh", np.tanh, lambda g, ans, x: g * (1 - ans * ans))
+# abs: gradient sign(x), 0 at x == 0 (the midpoint of the subgradient [-1, 1]).
+abs = defprim("abs", np.abs, lambda g, ans, x: g * np.sign(value(x)))
+# relu: gradient 1 where x > 0 and 0 where x <= 0 (0 at the kink, as PyTorch).
+relu = defprim("relu", lambda x: np.maximum(x, 0),
+               lambda g, ans, x: g * (value(x) > 0))
+
+
+def _stable_sigmoid(x):
+    # 1 / (1 + e^-x) = e^(-log(1 + e^-x)); logaddexp never overflows.
+    return np.exp(-np.logaddexp(0, -x))
+
+
+sigmoid = defprim("sigmoid", _stable_sigmoid, lambda g, ans, x: g * ans * (1 - ans))
+# clip: the gradient passes where lo <= x <= hi (bounds included) and is 0 outside.
+clip = defprim("clip", lambda x, lo, hi: np.clip(x, lo, hi),
+               lambda g, ans, x, lo, hi: g * _inside(value(x), lo, hi))
+
+
+def _inside(x, lo, hi):
+    mask = np.ones(x.shape, dtype=bool)
+    if lo is not None:
+        mask &= x >= value(lo)
+    if hi is not None:
+        mask &= x <= value(hi)
+    return mask
+
+
+# ---- linear algebra ---------------------------------------------------------------
+def _matmul_vjp_x(g, ans, x, y):
+    if x.ndim == 1 and y.ndim == 1:
+        return g * y
+    if y.ndim == 1:  # (..., k, n) @ (n,) -> (..., k)
+        return g[..., None] * y
+    if x.ndim == 1:  # (n,) @ (..., n, m) -> (..., m)
+        return (y @ g[..., None])[..., 0]
+    return g @ np.swapaxes(y, -1, -2)
+
+
+def _matmul_vjp_y(g, ans, x, y):
+    if x.ndim == 1 and y.ndim == 1:
+        return g * x
+    if x.ndim == 1:
+        return x[:, None] * g[..., None, :]
+    if y.ndim == 1:
+        return (np.swapaxes(x, -1, -2) @ g[..., None])[..., 0]
+    return np.swapaxes(x, -1, -2) @ g
+
+
+matmul = defprim("matmul", np.matmul, _matmul_vjp_x, _matmul_vjp_y)
+
+
+# ---- reductions --------------------------------------------------------------------
+def _keepdims_shape(shape: tuple, axis) -> tuple:
+    if axis is None:
+        return (1,) * len(shape)
+    axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _restore_axes(g, x, axis, keepdims):
+    """``g`` reshaped so it broadcasts against ``x`` (re-inserting reduced axes)."""
+    return g if keepdims else np.reshape(g, _keepdims_shape(np.shape(x), axis))
+
+
+sum = defprim("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+              lambda g, ans, x, axis=None, keepdims=False:
+              np.broadcast_to(_restore_axes(g, x, axis, keepdims), np.shape(x)))
+
+
+# max/min: the gradient is shared evenly among the elements tied for the extreme.
+def _extreme_vjp(g, ans, x, axis=None, keepdims=False):
+    hits = value(x) == value(_restore_axes(ans, x, axis, keepdims))
+    share = hits / np.sum(hits, axis=axis, keepdims=True)
+    return _restore_axes(g, x, axis, keepdims) * share
+
+
+max = defprim("max", lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
+              _extreme_vjp)
+min = defprim("min", lambda x, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
+              _extreme_vjp)
+
+
+def _logsumexp(x, axis=None, keepdims=False):
+    # Shift by the max so exp never overflows; an all -inf slice keeps shift 0.
+    shift = np.max(x, axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0)
+    out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+    if keepdims:
+        return out
+    return out.reshape(()) if axis is None else np.squeeze(out, axis=axis)
+
+
+logsumexp = defprim("logsumexp", _logsumexp,
+                    lambda g, ans, x, axis=None, keepdims=False:
+                    _restore_axes(g, x, axis, keepdims) * np.exp(x - _restore_axes(ans, x, axis, keepdims)))
+
+
+# ---- shape and indexing ------------------------------------------------------------
+reshape = defprim("reshape", lambda x, shape: np.reshape(x, shape),
+                  lambda g, ans, x, shape: np.reshape(g, np.shape(x)))
+transpose = defprim("transpose", lambda x, axes=None: np.transpose(x, axes),
+                    lambda g, ans, x, axes=None:
+                    np.transpose(g, None if axes is None else tuple(np.argsort(axes))))
+broadcast_to = defprim("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+                       lambda g, ans, x, shape: g)  # the engine sums g back to x's shape
+astype = defprim("astype", lambda x, dtype: x.astype(dtype),
+                 lambda g, ans, x, dtype: g.astype(x.dtype))
+getitem = defprim("getitem", lambda x, key: x[key],
+                  lambda g, ans, x, key: untake(g, key, np.shape(x)))
+
+
+def _is_basic_index(key) -> bool:
+    """True for ints, slices, None and Ellipsis only: no element can be selected twice."""
+    items = key if isinstance(key, tuple) else (key,)
+    return all(k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice)) for k in items)
+
+
+def _untake(g, key, shape):
+    out = np.zeros(shape, dtype=g.dtype)
+    if _is_basic_index(key):
+        out[key] = g
+    else:
+        np.add.at(out, key, g)  # repeated fancy indices accumulate
+    return out
+
+
+# The adjoint of getitem: scatter-add g into zeros of ``shape``.
+untake = defprim("untake", _untake,
+                 lambda g, ans, x, key, shape: g[key])
+
+
+def _concatenate_vjp(i, g, ans, *xs, axis=0):
+    axis = axis % ans.ndim
+    start = int(np.sum([np.shape(x)[axis] for x in xs[:i]], dtype=int))
+    index = (slice(None),) * axis + (slice(start, start + np.shape(xs[i])[axis]),)
+    return g[index]
+
+
+def _stack_vjp(i, g, ans, *xs, axis=0):
+    return g[(slice(None),) * (axis % ans.ndim) + (i,)]
+
+
+concatenate = Primitive("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis),
+                        vjp_any=_concatenate_vjp)
+stack = Primitive("stack", lambda *xs, axis=0: np.stack(xs, axis=axis), vjp_any=_stack_vjp)
+# where: the condition carries no gradient; each branch gets g where it was chosen.
+where = defprim("where", np.where,
+                None,
+                lambda g, ans, c, x, y: np.where(value(c), g, 0),
+                lambda g, ans, c, x, y: np.where(value(c), 0, g))

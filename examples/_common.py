@@ -1,0 +1,379 @@
+"""Helpers shared by the five tutorial examples.
+
+Gradient comparison (relative errors, central finite differences), the record of a
+tutorial formula finding, the per-example result that the main command summarises,
+progress bars, and the matplotlib plots (loss curves, decision boundaries).
+
+Nothing here knows about a particular tutorial.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+# Plots are written to files only; the Agg backend needs no display.
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+ParamDict = dict[str, np.ndarray]
+
+# Agreement demanded between an autodiff gradient and a correct hand-derived formula
+# (both float64, both exact up to rounding).
+EXACT_RTOL = 1e-10
+# A tutorial formula is called wrong when it differs from the correct gradient by more
+# than this (relative); real errors are factors (2, N, -1) or whole terms, far above it.
+WRONG_FORMULA_THRESHOLD = 1e-6
+
+
+# --------------------------------------------------------------------------------------
+# Gradient comparison
+# --------------------------------------------------------------------------------------
+
+
+def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    """max |actual - expected| / max(|expected|), both broadcast to a common shape.
+
+    The denominator is the largest magnitude of the reference array (not elementwise),
+    so that tiny entries of a large gradient do not dominate. Returns inf when the
+    shapes cannot broadcast or differ in size (a formula of the wrong shape is wrong).
+    """
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if actual.size != expected.size:
+        return float("inf")
+    actual = actual.reshape(expected.shape)
+    scale = max(float(np.max(np.abs(expected), initial=0.0)), 1e-300)
+    return float(np.max(np.abs(actual - expected), initial=0.0) / scale)
+
+
+def max_relative_error(actual: Mapping[str, np.ndarray], expected: Mapping[str, np.ndarray]) -> float:
+    """The worst `relative_error` over the arrays of `expected` (same keys in both)."""
+    return max(relative_error(actual[name], expected[name]) for name in expected)
+
+
+def relative_errors(actual: Mapping[str, np.ndarray], expected: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """`relative_error` per key of `expected`."""
+    return {name: relative_error(actual[name], expected[name]) for name in expected}
+
+
+def central_difference_gradient(
+    loss: Callable[[ParamDict], float], params: Mapping[str, np.ndarray], eps: float = 1e-6
+) -> ParamDict:
+    """Gradient of a scalar `loss(params)` by central differences, one element at a time.
+
+    float64 only: in float32 the difference quotient would be mostly rounding noise.
+    The parameters are copied; `loss` is called with perturbed copies.
+    """
+    work = {name: np.array(value, dtype=np.float64, copy=True) for name, value in params.items()}
+    gradient: ParamDict = {}
+    for name, array in work.items():
+        grad = np.zeros_like(array)
+        flat, flat_grad = array.reshape(-1), grad.reshape(-1)
+        for index in range(flat.size):
+            original = flat[index]
+            flat[index] = original + eps
+            upper = float(loss(work))
+            flat[index] = original - eps
+            lower = float(loss(work))
+            flat[index] = original
+            flat_grad[index] = (upper - lower) / (2.0 * eps)
+        gradient[name] = grad
+    return gradient
+
+
+def hips_autograd_gradient(loss: Callable[[ParamDict], Any], params: Mapping[str, np.ndarray]) -> ParamDict:
+    """Gradient of `loss(params)` by HIPS `autograd` (an independent reverse-mode oracle).
+
+    `loss` must be written with `autograd.numpy` (the examples' loss functions take an
+    `xp` argument for this).
+    """
+    import autograd
+
+    names = list(params)
+
+    def loss_of_list(values: list) -> Any:
+        return loss(dict(zip(names, values)))
+
+    grads = autograd.grad(loss_of_list)([np.asarray(params[name], dtype=np.float64) for name in names])
+    return {name: np.asarray(g) for name, g in zip(names, grads)}
+
+
+def fitted_factor(tutorial: Mapping[str, np.ndarray] | np.ndarray, correct: Mapping[str, np.ndarray] | np.ndarray,
+                  tolerance: float = 1e-8) -> float | None:
+    """The constant c with tutorial == c * correct, or None when no constant fits.
+
+    Accepts two arrays or two dicts of arrays (one c for all of them). Finds the
+    least-squares c, then checks the residual relative to the tutorial's size.
+    """
+    if isinstance(correct, Mapping):
+        try:
+            t = np.concatenate([np.ravel(tutorial[name]).astype(np.float64) for name in correct])
+        except ValueError:
+            return None
+        c = np.concatenate([np.ravel(correct[name]).astype(np.float64) for name in correct])
+    else:
+        t, c = np.ravel(tutorial).astype(np.float64), np.ravel(correct).astype(np.float64)
+    if t.size != c.size or not np.any(c):
+        return None
+    factor = float(t @ c / (c @ c))
+    residual = np.max(np.abs(t - factor * c)) / max(float(np.max(np.abs(t))), 1e-300)
+    return factor if residual <= tolerance else None
+
+
+def with_sign_and_scale(gradients: Mapping[str, np.ndarray], factor: float) -> ParamDict:
+    """Every array multiplied by `factor` (to undo a sign convention or a constant)."""
+    return {name: factor * np.asarray(value) for name, value in gradients.items()}
+
+
+# --------------------------------------------------------------------------------------
+# Findings and results
+# --------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class FormulaFinding:
+    """One hand-derived tutorial formula, checked against the correct gradient.
+
+    `verdict` is "correct", "wrong" or "sign convention" (the tutorial's variable holds
+    minus the gradient and its update adds it, which is a correct descent step).
+    `relative_difference` is `relative_error(tutorial, correct)` measured on the example's
+    data at its initial parameters (inf for a result of the wrong shape).
+    """
+
+    formula: str
+    tutorial: str
+    correct: str
+    verdict: str
+    relative_difference: float
+    explanation: str
+    factor: float | None = None  # tutorial == factor * correct, when such a constant exists
+
+    def as_dict(self) -> dict[str, Any]:
+        result = dataclasses.asdict(self)
+        if not np.isfinite(self.relative_difference):
+            result["relative_difference"] = "wrong shape"
+        return result
+
+    def sentence(self) -> str:
+        """The finding in plain words, for the printed output and report.md."""
+        if self.verdict == "correct":
+            return f"{self.formula}: correct ({self.tutorial}); {self.explanation}"
+        if not np.isfinite(self.relative_difference):
+            difference = "a result of the wrong shape"
+        else:
+            difference = f"relative difference {self.relative_difference:.4g}"
+            if self.factor is not None:
+                difference += f", exactly {self.factor:.6g} times the correct value"
+        return (
+            f"{self.formula} is {self.verdict}: the tutorial computes {self.tutorial}, "
+            f"the correct gradient is {self.correct} ({difference}). {self.explanation}"
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class FormulaSpec:
+    """How to describe one tutorial formula: which gradient entry it computes and in words."""
+
+    key: str  # the entry of the gradient dicts it is compared on
+    formula: str  # its name in the tutorial, e.g. "dW2"
+    tutorial: str  # what the tutorial's code computes
+    correct: str  # what the correct gradient is
+    explanation: str  # why they differ (or agree), in plain words
+
+
+def judge_formulas(
+    tutorial: Mapping[str, np.ndarray], correct: Mapping[str, np.ndarray], specs: Sequence[FormulaSpec]
+) -> list[FormulaFinding]:
+    """One finding per spec: relative difference, exact factor if any, and a verdict.
+
+    The verdict is "correct" within WRONG_FORMULA_THRESHOLD, "sign convention" when the
+    tutorial's value is exactly minus the gradient (its update then adds it: a correct
+    descent step under another name), else "wrong".
+    """
+    findings = []
+    for spec in specs:
+        difference = relative_error(tutorial[spec.key], correct[spec.key])
+        factor = fitted_factor(tutorial[spec.key], correct[spec.key])
+        if difference <= WRONG_FORMULA_THRESHOLD:
+            verdict = "correct"
+        elif factor is not None and abs(factor + 1.0) <= 1e-9:
+            verdict = "sign convention"
+        else:
+            verdict = "wrong"
+        findings.append(FormulaFinding(spec.formula, spec.tutorial, spec.correct, verdict, difference,
+                                       spec.explanation, factor))
+    return findings
+
+
+@dataclasses.dataclass
+class ExampleResult:
+    """What one example reports to the main command's summary table and summary.json."""
+
+    name: str
+    tutorial: str
+    data: str
+    model: str
+    final_loss: float
+    accuracy: float | None
+    gradcheck_max_rel_error: float
+    findings: list[FormulaFinding]
+    images: list[str] = dataclasses.field(default_factory=list)
+    metrics: dict[str, Any] = dataclasses.field(default_factory=dict)
+    notes: list[str] = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+
+    def formula_verdicts(self) -> str:
+        """Short verdict for the table, e.g. "3 wrong / 7 checked"."""
+        wrong = sum(finding.verdict not in ("correct",) for finding in self.findings)
+        return f"{wrong} flagged / {len(self.findings)} checked" if self.findings else "none (no formulas)"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "tutorial": self.tutorial,
+            "data": self.data,
+            "model": self.model,
+            "final_loss": self.final_loss,
+            "accuracy": self.accuracy,
+            "gradcheck_max_rel_error": self.gradcheck_max_rel_error,
+            "formula_verdicts": self.formula_verdicts(),
+            "findings": [finding.as_dict() for finding in self.findings],
+            "images": list(self.images),
+            "metrics": _jsonable(self.metrics),
+            "notes": list(self.notes),
+            "seconds": self.seconds,
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    """NumPy scalars and arrays (nested in dicts and lists) as plain JSON values."""
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return str(value)
+    return value
+
+
+# --------------------------------------------------------------------------------------
+# Progress and plotting
+# --------------------------------------------------------------------------------------
+
+
+def progress(iterable: Iterable, description: str, total: int | None = None, enabled: bool = True) -> Iterable:
+    """A tqdm progress bar over `iterable` (on stderr), or the iterable itself when disabled."""
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=description, total=total, leave=False, mininterval=0.5)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_loss_curves(
+    path: Path,
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    title: str,
+    xlabel: str = "iteration",
+    ylabel: str = "loss",
+    log_y: bool = True,
+) -> Path:
+    """Write one PNG with a line per entry of `curves` (label -> (x values, y values))."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for label, (xs, ys) in curves.items():
+        axes.plot(np.asarray(xs), np.asarray(ys), label=label)
+    if log_y and all(np.all(np.asarray(ys) > 0) for _, ys in curves.values()):
+        axes.set_yscale("log")
+    axes.set_title(title)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def draw_decision_boundary(
+    axes: Any,
+    predict_class: Callable[[np.ndarray], np.ndarray],
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray | None = None,
+    y_test: np.ndarray | None = None,
+    title: str = "",
+    resolution: int = 200,
+) -> None:
+    """Fill `axes` with the predicted class over a grid and scatter the points on top.
+
+    `predict_class` maps an (n, 2) array of points to n integer classes. Training points
+    are solid with black edges; test points (if given) are lighter with white edges.
+    """
+    all_points = X_train if X_test is None else np.vstack([X_train, X_test])
+    x_min, x_max = all_points[:, 0].min() - 0.5, all_points[:, 0].max() + 0.5
+    y_min, y_max = all_points[:, 1].min() - 0.5, all_points[:, 1].max() + 0.5
+    grid_x, grid_y = np.meshgrid(np.linspace(x_min, x_max, resolution), np.linspace(y_min, y_max, resolution))
+    grid_classes = np.asarray(predict_class(np.c_[grid_x.ravel(), grid_y.ravel()])).reshape(grid_x.shape)
+    n_classes = int(max(np.max(y_train), np.max(grid_classes))) + 1
+    colour_map = "tab20" if n_classes > 2 else "coolwarm"
+    axes.contourf(grid_x, grid_y, grid_classes, levels=np.arange(n_classes + 1) - 0.5, cmap=colour_map, alpha=0.35)
+    axes.scatter(X_train[:, 0], X_train[:, 1], c=y_train, cmap=colour_map, vmin=0, vmax=n_classes - 1,
+                 s=18, edgecolors="k", linewidths=0.5, label="train")
+    if X_test is not None and y_test is not None:
+        axes.scatter(X_test[:, 0], X_test[:, 1], c=y_test, cmap=colour_map, vmin=0, vmax=n_classes - 1,
+                     s=18, alpha=0.6, edgecolors="w", linewidths=0.8, label="test")
+        axes.legend(loc="lower right", fontsize=7)
+    axes.set_xlim(x_min, x_max)
+    axes.set_ylim(y_min, y_max)
+    axes.set_title(title, fontsize=9)
+
+
+def plot_decision_boundaries(
+    path: Path,
+    panels: Sequence[dict[str, Any]],
+    columns: int = 3,
+    panel_size: float = 4.0,
+) -> Path:
+    """Write a grid of decision-boundary panels to one PNG.
+
+    Each panel is a dict of keyword arguments for `draw_decision_boundary`
+    (predict_class, X_train, y_train and optionally X_test, y_test, title).
+    """
+    plt = _pyplot()
+    rows = (len(panels) + columns - 1) // columns
+    columns = min(columns, len(panels))
+    figure, axes_grid = plt.subplots(rows, columns, figsize=(panel_size * columns, panel_size * rows), squeeze=False)
+    for axes, panel in zip(axes_grid.ravel(), panels):
+        draw_decision_boundary(axes, **panel)
+    for axes in axes_grid.ravel()[len(panels):]:
+        axes.axis("off")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def accuracy(predicted: np.ndarray, target: np.ndarray) -> float:
+    """Fraction of equal entries (both flattened)."""
+    return float(np.mean(np.asarray(predicted).ravel() == np.asarray(target).ravel()))
