@@ -80,12 +80,15 @@ def set_grad_enabled(enabled: bool) -> _GradMode:
 
 @contextlib.contextmanager
 def name_scope(name: str) -> Iterator[None]:
-    """Operations recorded inside carry the dotted scope name (``nn.Module`` uses it).
+    """Operations recorded inside carry the dotted scope name in ``t._scope``.
 
-    Graph drawing groups the nodes of one scope in one cluster.
+    Nested scopes join with dots (``"encoder"`` inside ``"0"`` is ``"0.encoder"``); an
+    empty name adds no level (a top-level ``nn.Module`` uses it, so its own operations
+    carry scope ``""``).  Graph drawing groups the nodes of one scope in one cluster.
     """
     scopes = _state.scopes
-    scopes.append(f"{scopes[-1]}.{name}" if scopes and name else name)
+    parent = scopes[-1] if scopes else ""
+    scopes.append(f"{parent}.{name}" if parent and name else parent or name)
     try:
         yield
     finally:
