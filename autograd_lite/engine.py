@@ -148,7 +148,10 @@ def apply(prim: Primitive, args: tuple, kwargs: dict):
             needs_grad = needs_grad or a.requires_grad
         else:
             datas.append(a)
-    out = prim.forward(*datas, **kwargs)
+    try:
+        out = prim.forward(*datas, **kwargs)
+    except (ValueError, IndexError, TypeError) as exc:
+        raise _operand_error(exc, prim, datas, kwargs) from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     if _Anomaly.enabled:
@@ -168,6 +171,13 @@ def apply(prim: Primitive, args: tuple, kwargs: dict):
         if _Anomaly.enabled:
             result._trace = traceback.extract_stack()[:-2]
     return result
+
+
+def _operand_error(exc: Exception, prim: Primitive, datas: list, kwargs: dict) -> Exception:
+    """The NumPy error, prefixed with the operation and every operand's shape."""
+    shapes = ", ".join(str(np.shape(d)) for d in datas)
+    options = "".join(f", {k}={v!r}" for k, v in kwargs.items() if k != "key")
+    return type(exc)(f"{prim.name}: {exc} (operand shapes {shapes}{options})")
 
 
 def unbroadcast(g, shape: tuple):
