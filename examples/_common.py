@@ -35,17 +35,22 @@ WRONG_FORMULA_THRESHOLD = 1e-6
 
 
 def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
-    """max |actual - expected| / max(|expected|), both broadcast to a common shape.
+    """max |actual - expected| / max(|expected|).
 
     The denominator is the largest magnitude of the reference array (not elementwise),
-    so that tiny entries of a large gradient do not dominate. Returns inf when the
-    shapes cannot broadcast or differ in size (a formula of the wrong shape is wrong).
+    so that tiny entries of a large gradient do not dominate. `actual` is broadcast to
+    `expected`'s shape when it can be (a tutorial's scalar or (h,) bias gradient is
+    broadcast by its update just the same), else reshaped when the sizes agree; a result
+    that fits neither way has the wrong shape and gives inf.
     """
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
-    if actual.size != expected.size:
-        return float("inf")
-    actual = actual.reshape(expected.shape)
+    try:
+        actual = np.broadcast_to(actual, expected.shape)
+    except ValueError:
+        if actual.size != expected.size:
+            return float("inf")
+        actual = actual.reshape(expected.shape)
     scale = max(float(np.max(np.abs(expected), initial=0.0)), 1e-300)
     return float(np.max(np.abs(actual - expected), initial=0.0) / scale)
 
@@ -109,19 +114,51 @@ def fitted_factor(tutorial: Mapping[str, np.ndarray] | np.ndarray, correct: Mapp
     Accepts two arrays or two dicts of arrays (one c for all of them). Finds the
     least-squares c, then checks the residual relative to the tutorial's size.
     """
-    if isinstance(correct, Mapping):
+    if not isinstance(correct, Mapping):
+        tutorial, correct = {"": tutorial}, {"": correct}
+    pairs = []
+    for name in correct:
+        t, c = np.asarray(tutorial[name], dtype=np.float64), np.asarray(correct[name], dtype=np.float64)
         try:
-            t = np.concatenate([np.ravel(tutorial[name]).astype(np.float64) for name in correct])
+            t = np.broadcast_to(t, c.shape)
         except ValueError:
-            return None
-        c = np.concatenate([np.ravel(correct[name]).astype(np.float64) for name in correct])
-    else:
-        t, c = np.ravel(tutorial).astype(np.float64), np.ravel(correct).astype(np.float64)
-    if t.size != c.size or not np.any(c):
+            if t.size != c.size:
+                return None
+        pairs.append((np.ravel(t), np.ravel(c)))
+    t = np.concatenate([pair[0] for pair in pairs])
+    c = np.concatenate([pair[1] for pair in pairs])
+    if not np.any(c):
         return None
     factor = float(t @ c / (c @ c))
     residual = np.max(np.abs(t - factor * c)) / max(float(np.max(np.abs(t))), 1e-300)
     return factor if residual <= tolerance else None
+
+
+def parameter_variants(initial: Mapping[str, np.ndarray], count: int, seed: int = 0, scale: float = 0.5) -> list[ParamDict]:
+    """`initial` (copied) followed by `count - 1` random perturbations of it (N(0, scale^2) added).
+
+    Gradient formulas are compared at several parameter values so that a formula that is
+    right only at the initial point (e.g. at zero biases) is still caught.
+    """
+    rng = np.random.default_rng(seed)
+    variants = [{name: np.array(value, dtype=np.float64) for name, value in initial.items()}]
+    for _ in range(count - 1):
+        variants.append({name: value + scale * rng.standard_normal(np.shape(value))
+                         for name, value in initial.items()})
+    return variants
+
+
+def autodiff_gradient(loss: Callable[[ParamDict], Any], params: Mapping[str, np.ndarray]) -> ParamDict:
+    """Gradient of `loss(params)` by autograd_lite's `ag.grad` over every entry of `params`.
+
+    `loss` may be written with plain NumPy calls: on autograd_lite Tensors they are
+    recorded through NumPy's protocol.
+    """
+    import autograd_lite as ag
+
+    names = list(params)
+    gradient_of_all = ag.grad(lambda *values: loss(dict(zip(names, values))), argnum=tuple(range(len(names))))
+    return dict(zip(names, gradient_of_all(*[np.asarray(params[name], dtype=np.float64) for name in names])))
 
 
 def with_sign_and_scale(gradients: Mapping[str, np.ndarray], factor: float) -> ParamDict:
@@ -138,10 +175,12 @@ def with_sign_and_scale(gradients: Mapping[str, np.ndarray], factor: float) -> P
 class FormulaFinding:
     """One hand-derived tutorial formula, checked against the correct gradient.
 
-    `verdict` is "correct", "wrong" or "sign convention" (the tutorial's variable holds
-    minus the gradient and its update adds it, which is a correct descent step).
+    `verdict` is "correct", "sign convention" (the tutorial's variable holds minus the
+    gradient and its update adds it, which is a correct descent step), "wrong", or a more
+    specific word for wrong such as "the gradient of a different loss".
     `relative_difference` is `relative_error(tutorial, correct)` measured on the example's
-    data at its initial parameters (inf for a result of the wrong shape).
+    data at its initial parameters (inf for a result of the wrong shape, nan when the
+    formula cannot be evaluated as written).
     """
 
     formula: str
@@ -154,7 +193,9 @@ class FormulaFinding:
 
     def as_dict(self) -> dict[str, Any]:
         result = dataclasses.asdict(self)
-        if not np.isfinite(self.relative_difference):
+        if np.isnan(self.relative_difference):
+            result["relative_difference"] = "not measurable"
+        elif np.isinf(self.relative_difference):
             result["relative_difference"] = "wrong shape"
         return result
 
@@ -162,7 +203,9 @@ class FormulaFinding:
         """The finding in plain words, for the printed output and report.md."""
         if self.verdict == "correct":
             return f"{self.formula}: correct ({self.tutorial}); {self.explanation}"
-        if not np.isfinite(self.relative_difference):
+        if np.isnan(self.relative_difference):
+            difference = "no number can be measured"
+        elif np.isinf(self.relative_difference):
             difference = "a result of the wrong shape"
         else:
             difference = f"relative difference {self.relative_difference:.4g}"
@@ -183,6 +226,7 @@ class FormulaSpec:
     tutorial: str  # what the tutorial's code computes
     correct: str  # what the correct gradient is
     explanation: str  # why they differ (or agree), in plain words
+    wrong_verdict: str = "wrong"  # e.g. "the gradient of a different loss"
 
 
 def judge_formulas(
@@ -203,7 +247,7 @@ def judge_formulas(
         elif factor is not None and abs(factor + 1.0) <= 1e-9:
             verdict = "sign convention"
         else:
-            verdict = "wrong"
+            verdict = spec.wrong_verdict
         findings.append(FormulaFinding(spec.formula, spec.tutorial, spec.correct, verdict, difference,
                                        spec.explanation, factor))
     return findings

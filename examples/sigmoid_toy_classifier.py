@@ -34,7 +34,7 @@ import numpy as np
 from sklearn.datasets import make_circles, make_classification, make_moons
 from sklearn.model_selection import train_test_split
 
-from examples._common import FormulaFinding, FormulaSpec, ParamDict, judge_formulas, progress
+from examples._common import FormulaFinding, FormulaSpec, ParamDict, judge_formulas, parameter_variants, progress
 
 NAME = "sigmoid_toy_classifier"
 TUTORIAL = "000: one-hidden-layer sigmoid classifier on moons / circles / linearly separable"
@@ -182,3 +182,12 @@ def formula_findings(params: ParamDict, X: np.ndarray, y: np.ndarray) -> list[Fo
         FormulaSpec("b1", "d_bias1", "ones(n) @ delta2", "-ones(n) @ delta2", sign),
     ]
     return judge_formulas(tutorial_gradients(params, X, y), corrected_gradients(params, X, y), specs)
+
+
+def gradient_check_cases(count: int = 3) -> list[tuple[ParamDict, tuple]]:
+    """(params, (X_train, y_train)) pairs cycling over the three data sets: the initial
+    weights, then perturbations. `stated_loss`, `tutorial_gradients` and
+    `corrected_gradients` take `(params, *data)`."""
+    splits = list(make_datasets().values())
+    return [(params, (splits[index % len(splits)][0], splits[index % len(splits)][2]))
+            for index, params in enumerate(parameter_variants(initial_params(), count))]

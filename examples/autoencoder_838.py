@@ -1,0 +1,239 @@
+"""Tutorial 003: the 8-3-8 autoencoder, trained online one sample at a time.
+
+The tutorial ("a Neural Network from scratch, just using mathematical libraries of numpy")
+builds a dense [8, 3, 8] network with sigmoid activations,
+
+    z0 = a0 w0 + b0, a1 = sigmoid(z0);  z1 = a1 w1 + b1, a2 = sigmoid(z1)
+
+w0 (8, 3), b0 (3,), w1 (3, 8), b1 (8,) all from `np.random.rand` (uniform [0, 1), no seed:
+we use `RandomState(seed)` in the same order), learning rate mu = 1, and trains on the
+eight one-hot vectors of length 8 (input = target), one sample at a time, in order, until
+the epoch's summed error ("distance") is at most 0.002. It then prints the 3-unit hidden
+code of each input, which ends up close to a 3-bit binary code.
+
+Its per-sample rule is
+
+    d1 = (y - a2) * sigmoid'(z1);  d0 = (w1 . d1) * sigmoid'(z0)
+    w[i][j, k] += mu * a[i][j] * d[i][k];  b[i][k] += mu * d[i][k]   (once per k)
+
+and the error it returns and sums is E = sum (y - a2)^2 (before the update). Against the
+gradient of that stated error, every update direction is exactly -1/2 times dE: the -1 is
+a sign convention (d is minus the gradient and the update adds it: a descent step); the
+1/2 means the rule descends 1/2 sum (y - a2)^2, not the E it prints, so its effective
+learning rate on E is mu / 2. The formulas are otherwise right (hidden deltas use w1 before
+its update; the bias update sits in the k loop, confirmed against a public copy of the
+same notebook, since the seed lost its indentation).
+
+The tutorial's exercises are solved here in NumPy and then with autodiff: a different
+activation per layer (`ACTIVATIONS`, e.g. tanh hidden + sigmoid output) and minibatch
+backpropagation (`minibatch_gradients`).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Callable, Sequence
+
+import numpy as np
+
+from examples._common import FormulaFinding, FormulaSpec, ParamDict, judge_formulas, parameter_variants, progress
+
+NAME = "autoencoder_838"
+TUTORIAL = "003: 8-3-8 sigmoid autoencoder, online backpropagation until distance <= 0.002"
+
+LAYER_SIZES = (8, 3, 8)
+LEARNING_RATE = 1.0  # the tutorial's mu
+FINAL_ERROR = 0.002  # the tutorial's stopping criterion on the epoch's summed error
+MAX_EPOCHS = 100_000  # a guard the tutorial does not have
+WEIGHT_SEED = 0
+
+# name -> (activation, derivative with respect to the pre-activation z), elementwise.
+Activation = tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "sigmoid": (_sigmoid, lambda z: _sigmoid(z) * (1 - _sigmoid(z))),
+    "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
+    # As the tutorial's relu/reluderiv: derivative 1 at z = 0.
+    "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z >= 0).astype(np.float64)),
+}
+
+
+def make_data() -> np.ndarray:
+    """The eight one-hot inputs (and targets), (8, 8) float64, in the tutorial's order."""
+    return np.eye(8)
+
+
+def initial_params(seed: int = WEIGHT_SEED) -> ParamDict:
+    """The tutorial's initialisation, `np.random.rand` in its order: w0, b0, w1, b1."""
+    rng = np.random.RandomState(seed)
+    params: ParamDict = {}
+    for layer in range(len(LAYER_SIZES) - 1):
+        params[f"w{layer}"] = rng.rand(LAYER_SIZES[layer], LAYER_SIZES[layer + 1])
+        params[f"b{layer}"] = rng.rand(LAYER_SIZES[layer + 1])
+    return params
+
+
+def _layer_count(params: ParamDict) -> int:
+    return sum(name.startswith("w") for name in params)
+
+
+def forward(params: ParamDict, X: np.ndarray, activations: Sequence[str] = ("sigmoid", "sigmoid")
+            ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Pre-activations [z0, z1] and activations [a0 = X, a1, a2]; X is (8,) or (batch, 8)."""
+    zs, activities = [], [X]
+    for layer, name in zip(range(_layer_count(params)), activations):
+        zs.append(activities[-1] @ params[f"w{layer}"] + params[f"b{layer}"])
+        activities.append(ACTIVATIONS[name][0](zs[-1]))
+    return zs, activities
+
+
+def stated_loss(params: ParamDict, X: np.ndarray, Y: np.ndarray, activations: Sequence[str] = ("sigmoid", "sigmoid"),
+                xp: ModuleType = np):
+    """E = sum (Y - output)^2 over samples and units (the tutorial's error); any `xp`.
+
+    `activations` name the function of each layer ("sigmoid", "tanh", "relu").
+    """
+    functions = {
+        "sigmoid": lambda z: 1 / (1 + xp.exp(-z)),
+        "tanh": xp.tanh,
+        "relu": lambda z: xp.maximum(z, 0.0),
+    }
+    activity = X
+    for layer, name in zip(range(_layer_count(params)), activations):
+        activity = functions[name](xp.dot(activity, params[f"w{layer}"]) + params[f"b{layer}"])
+    return xp.sum((Y - activity) ** 2)
+
+
+def tutorial_gradients(params: ParamDict, x: np.ndarray, y: np.ndarray) -> ParamDict:
+    """What the tutorial's `update(x, y)` adds to each parameter per unit of mu.
+
+    Transcribed from its loops for one sample x, y (8,): w[i][j, k] gets a[i][j] * d[i][k],
+    b[i][k] gets d[i][k]. Shapes like the parameters.
+    """
+    zs, activities = forward(params, x)
+    layers = len(zs)
+    sigderiv = ACTIVATIONS["sigmoid"][1]
+    deltas: list[np.ndarray] = [np.empty(0)] * layers
+    deltas[layers - 1] = (y - activities[-1]) * sigderiv(zs[layers - 1])
+    for layer in range(layers - 2, -1, -1):
+        deltas[layer] = np.dot(params[f"w{layer + 1}"], deltas[layer + 1]) * sigderiv(zs[layer])
+    increments: ParamDict = {}
+    for layer in range(layers):
+        weight_step = np.zeros_like(params[f"w{layer}"])
+        bias_step = np.zeros_like(params[f"b{layer}"])
+        for k in range(weight_step.shape[1]):
+            for j in range(weight_step.shape[0]):
+                weight_step[j, k] = activities[layer][j] * deltas[layer][k]
+            bias_step[k] = deltas[layer][k]
+        increments[f"w{layer}"] = weight_step
+        increments[f"b{layer}"] = bias_step
+    return increments
+
+
+def tutorial_sample_step(params: ParamDict, x: np.ndarray, y: np.ndarray) -> tuple[float, ParamDict]:
+    """`tutorial_gradients` without the Python loops, for training speed, plus the error the
+    tutorial's `update` returns (E before the update).
+
+    The same products a[j] * d[k]; sigmoid'(z) is taken as a (1 - a) from the stored
+    activation, which equals the tutorial's sigmoid(z) (1 - sigmoid(z)) to rounding.
+    """
+    w0, b0, w1, b1 = params["w0"], params["b0"], params["w1"], params["b1"]
+    hidden = 1 / (1 + np.exp(-(x @ w0 + b0)))
+    output = 1 / (1 + np.exp(-(hidden @ w1 + b1)))
+    residual = y - output
+    delta1 = residual * (output * (1 - output))
+    delta0 = np.dot(w1, delta1) * (hidden * (1 - hidden))
+    increments = {"w0": np.outer(x, delta0), "b0": delta0, "w1": np.outer(hidden, delta1), "b1": delta1}
+    return float(residual @ residual), increments
+
+
+def minibatch_gradients(params: ParamDict, X: np.ndarray, Y: np.ndarray,
+                        activations: Sequence[str] = ("sigmoid", "sigmoid")) -> ParamDict:
+    """The exercises solved: backpropagation for a minibatch X, Y (batch, 8), any activation per layer.
+
+    Returns the gradient of E = sum (Y - output)^2 over the batch (the correct sign and
+    factor), shaped like the parameters.
+    """
+    zs, activities = forward(params, X, activations)
+    layers = len(zs)
+    delta = 2.0 * (activities[-1] - Y) * ACTIVATIONS[activations[-1]][1](zs[-1])  # dE/dz, (batch, units)
+    gradients: ParamDict = {}
+    for layer in range(layers - 1, -1, -1):
+        gradients[f"w{layer}"] = activities[layer].T @ delta
+        gradients[f"b{layer}"] = delta.sum(axis=0)
+        if layer > 0:
+            delta = (delta @ params[f"w{layer}"].T) * ACTIVATIONS[activations[layer - 1]][1](zs[layer - 1])
+    return {name: gradients[name] for name in params}
+
+
+def corrected_gradients(params: ParamDict, x: np.ndarray, y: np.ndarray) -> ParamDict:
+    """The gradient of the stated error E = sum (y - a2)^2 for one sample (sigmoid layers)."""
+    return minibatch_gradients(params, x[None, :], y[None, :])
+
+
+def train_online_like_tutorial(
+    params: ParamDict,
+    X: np.ndarray,
+    final_error: float = FINAL_ERROR,
+    max_epochs: int = MAX_EPOCHS,
+    show_progress: bool = False,
+) -> tuple[ParamDict, list[float]]:
+    """The tutorial's loop: epochs of online updates, in order, until distance <= final_error.
+
+    Each sample's error is measured before its own update (as the tutorial's `update`
+    returns it) and summed over the epoch. Updates `params` in place; returns them and the
+    distance of every epoch.
+    """
+    distances = []
+    bar = progress(range(max_epochs), "003 tutorial online epochs", enabled=show_progress)
+    for _ in bar:
+        distance = 0.0
+        for x in X:
+            error, steps = tutorial_sample_step(params, x, x)
+            distance += error
+            for name in params:
+                params[name] += LEARNING_RATE * steps[name]
+        distances.append(distance)
+        if distance <= final_error:
+            break
+    return params, distances
+
+
+def hidden_codes(params: ParamDict, X: np.ndarray, activations: Sequence[str] = ("sigmoid", "sigmoid")) -> np.ndarray:
+    """The hidden layer's activations for each input, (n, 3)."""
+    return forward(params, X, activations)[1][1]
+
+
+def formula_findings(params: ParamDict, x: np.ndarray) -> list[FormulaFinding]:
+    """The tutorial's per-sample update directions against the gradient of its stated error."""
+    why = ("Exactly -1/2 times the gradient of the stated error E = sum (y - a)^2: the -1 is a "
+           "sign convention (d holds minus the gradient and the update adds it, a descent "
+           "step); the 1/2 is because the rule is the gradient of 1/2 sum (y - a)^2, not of "
+           "the E it prints and stops on, so its effective learning rate on E is mu/2.")
+    specs = [
+        FormulaSpec("w1", "w1 update (output layer)", "a1[j] * (y - a2)[k] * s'(z1)[k]",
+                    "dE/dw1[j, k] = -2 a1[j] (y - a2)[k] s'(z1)[k]", why,
+                    wrong_verdict="the gradient of a different loss (1/2 E), sign flipped"),
+        FormulaSpec("b1", "b1 update (output layer)", "(y - a2) * s'(z1)", "-2 (y - a2) * s'(z1)", why,
+                    wrong_verdict="the gradient of a different loss (1/2 E), sign flipped"),
+        FormulaSpec("w0", "w0 update (hidden layer)", "a0[j] * (w1 . d1)[k] * s'(z0)[k]",
+                    "-2 a0[j] (w1 . d1)[k] s'(z0)[k]", why,
+                    wrong_verdict="the gradient of a different loss (1/2 E), sign flipped"),
+        FormulaSpec("b0", "b0 update (hidden layer)", "(w1 . d1) * s'(z0)", "-2 (w1 . d1) * s'(z0)", why,
+                    wrong_verdict="the gradient of a different loss (1/2 E), sign flipped"),
+    ]
+    return judge_formulas(tutorial_gradients(params, x, x), corrected_gradients(params, x, x), specs)
+
+
+def gradient_check_cases(count: int = 3) -> list[tuple[ParamDict, tuple]]:
+    """(params, (x, x)) pairs, one one-hot sample each: the initial weights, then
+    perturbations. `stated_loss`, `tutorial_gradients` and `corrected_gradients` take
+    `(params, *data)`."""
+    X = make_data()
+    return [(params, (X[index % len(X)], X[index % len(X)]))
+            for index, params in enumerate(parameter_variants(initial_params(), count))]

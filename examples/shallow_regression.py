@@ -1,0 +1,290 @@
+"""Tutorial 001: a shallow regression network for y = 2 x1 x2 + 2.
+
+The tutorial ("Shallow Neural Network") draws, after `np.random.seed(0)`,
+m = 10000 samples x1 ~ N(0, 2), x2 ~ N(10, 2), stacks them as X (2, m) and sets
+y = 2 x1 x2 + 2. The network (its `nn` class) is, in its column layout,
+
+    Z1 = W1 X + b1,  A1 = sigmoid(Z1)   (10 hidden units)
+    Z2 = W2 A1 + b2, A2 = Z2            (linear output)
+
+with W1 (10, 2), b1 (10, 1), W2 (1, 10), b2 (1, 1) from `np.random.rand` (uniform [0, 1)),
+learning rate alpha = 0.001 and 10000 full-batch iterations. Before the class, a notebook
+cell draws W1, b1, W2, b (same shapes) once more, so the class's weights are the 5th to 8th
+draws after the data; `initial_params` reproduces that stream.
+
+What loss? The text says "average error, where error is the difference between predicted
+and actual values" (the formula itself is a missing image), and the class records
+`np.mean(A2 - y)`, the mean *signed* error. That is not a loss one can minimise: it is
+unbounded below and zero for a model that is wrong in both directions. The backpropagation
+(`dZ2 = A2 - y`, `dW2 = (1/m) dZ2 A1^T`, ...) is the gradient of half the mean squared error
+
+    J = 1/(2m) * sum_i (A2_i - y_i)^2,
+
+which is what the examples take as the loss the tutorial means, and what they train.
+
+Formula errors (details in `formula_findings`):
+- the class's `db1 = (1/m) * np.sum(dZ1)` sums over *both* axes: every hidden unit gets the
+  same scalar, the sum over all units, instead of its own sum over the samples (axis 1);
+- the notebook cell's `db = (1/m) * np.sum(Z1)` sums Z1 instead of dZ1;
+- the notebook cell's `dW2 = (1/m) * dZ2 * np.transpose(A2)` multiplies elementwise by A2^T
+  instead of taking the matrix product with A1^T: it broadcasts to an (m, m) matrix;
+- the written rule dZ1 = W2^T dZ2 * g'(dZ1) evaluates g' at dZ1 instead of Z1 (the code
+  does use A1 (1 - A1) = g'(Z1));
+- the summary formulas say A2 = sigmoid(Z2); for that output dZ2 = A2 - y is the gradient
+  of the cross-entropy, not of a squared error, which would need the factor A2 (1 - A2).
+  The class uses a linear output, for which dZ2 = A2 - y is right.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import numpy as np
+
+from examples._common import FormulaFinding, FormulaSpec, ParamDict, judge_formulas, parameter_variants, progress
+
+NAME = "shallow_regression"
+TUTORIAL = "001: shallow regression network for y = 2*x1*x2 + 2 (sigmoid hidden layer, linear output)"
+
+NUM_SAMPLES = 10_000
+HIDDEN_SIZE = 10
+LEARNING_RATE = 0.001
+NUM_ITERATIONS = 10_000
+
+
+def _draw_data(rng: np.random.RandomState, m: int) -> tuple[np.ndarray, np.ndarray]:
+    x1 = rng.normal(0, 2, m)
+    x2 = rng.normal(10, 2, m)
+    return np.stack([x1, x2]), 2 * x1 * x2 + 2
+
+
+def make_data(m: int = NUM_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
+    """The tutorial's data after `np.random.seed(0)`: X (2, m) float64 and y (m,)."""
+    return _draw_data(np.random.RandomState(0), m)
+
+
+def initial_params(m: int = NUM_SAMPLES) -> ParamDict:
+    """The class's `initialize_weights` as the notebook reaches it.
+
+    The stream after `seed(0)`: x1, x2 (m each), then the notebook cell's W1, b1, W2, b,
+    then the class's W1 (10, 2), b1 (10, 1), W2 (1, 10), b2 (1, 1), which are returned.
+    """
+    rng = np.random.RandomState(0)
+    _draw_data(rng, m)
+    for shape in ((HIDDEN_SIZE, 2), (HIDDEN_SIZE, 1), (1, HIDDEN_SIZE), (1, 1)):
+        rng.rand(*shape)  # the notebook cell's weights, drawn and then replaced
+    return {
+        "W1": rng.rand(HIDDEN_SIZE, 2),
+        "b1": rng.rand(HIDDEN_SIZE, 1),
+        "W2": rng.rand(1, HIDDEN_SIZE),
+        "b2": rng.rand(1, 1),
+    }
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+def forward(params: ParamDict, X: np.ndarray) -> dict[str, np.ndarray]:
+    """The class's `forward`: Z1, A1 (10, m), Z2 = A2 (1, m)."""
+    Z1 = params["W1"] @ X + params["b1"]
+    A1 = _sigmoid(Z1)
+    Z2 = params["W2"] @ A1 + params["b2"]
+    return {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": Z2}
+
+
+def stated_loss(params: ParamDict, X: np.ndarray, y: np.ndarray, xp: ModuleType = np):
+    """J = 1/(2m) sum (A2 - y)^2, the loss the tutorial's gradients belong to; any `xp`."""
+    A1 = 1 / (1 + xp.exp(-(xp.dot(params["W1"], X) + params["b1"])))
+    A2 = xp.dot(params["W2"], A1) + params["b2"]
+    return xp.sum((A2 - y) ** 2) / (2 * X.shape[1])
+
+
+def tutorial_recorded_loss(params: ParamDict, X: np.ndarray, y: np.ndarray) -> float:
+    """What the class appends to `self.loss`: the mean signed error mean(A2 - y)."""
+    return float(np.mean(forward(params, X)["A2"] - y))
+
+
+def tutorial_gradients(params: ParamDict, X: np.ndarray, y: np.ndarray) -> ParamDict:
+    """The class's `backward`, transcribed: dW1 (10, 2), db1 (scalar!), dW2 (1, 10), db2 (scalar)."""
+    m = X.shape[1]
+    cache = forward(params, X)
+    A1, A2 = cache["A1"], cache["A2"]
+    dZ2 = A2 - y
+    dW2 = (1 / m) * dZ2 @ np.transpose(A1)
+    db2 = (1 / m) * np.sum(dZ2)
+    dZ1 = np.transpose(params["W2"]) @ dZ2 * (A1 * (1 - A1))
+    dW1 = (1 / m) * dZ1 @ np.transpose(X)
+    db1 = (1 / m) * np.sum(dZ1)
+    return {"W1": dW1, "b1": np.asarray(db1), "W2": dW2, "b2": np.asarray(db2)}
+
+
+def tutorial_cell_gradients(params: ParamDict, X: np.ndarray, y: np.ndarray) -> ParamDict:
+    """The stand-alone notebook cell's backpropagation, transcribed (before the class).
+
+    That cell's forward pass has a sigmoid output, A2 = sigmoid(Z2). Its dW2 is
+    `(1/m) * dZ2 * A2.T`: (1, m) times (m, 1) broadcasts to (m, m), so call this only with
+    a small m. Its bias gradient for the hidden layer is `(1/m) * np.sum(Z1)`.
+    Returns {"W1": dW1 (10, 2), "b1": db (scalar), "W2": dW2 (m, m), "b2": db2 (scalar)}.
+    """
+    m = X.shape[1]
+    Z1 = params["W1"] @ X + params["b1"]
+    A1 = _sigmoid(Z1)
+    A2 = _sigmoid(params["W2"] @ A1 + params["b2"])
+    dZ2 = A2 - y
+    dW2 = (1 / m) * dZ2 * np.transpose(A2)
+    db2 = (1 / m) * np.sum(dZ2)
+    dZ1 = np.transpose(params["W2"]) @ dZ2 * (A1 * (1 - A1))
+    dW1 = (1 / m) * dZ1 @ np.transpose(X)
+    db = (1 / m) * np.sum(Z1)
+    return {"W1": dW1, "b1": np.asarray(db), "W2": dW2, "b2": np.asarray(db2)}
+
+
+def _backprop(params: ParamDict, X: np.ndarray, dJ_dA2, sigmoid_output: bool) -> ParamDict:
+    """Exact backpropagation through W1, b1, sigmoid, W2, b2 and the output activation.
+
+    `dJ_dA2(A2)` gives the loss's gradient with respect to the outputs (1, m); the output
+    activation is the identity, or a sigmoid when `sigmoid_output`. Shapes like the params.
+    """
+    A1 = _sigmoid(params["W1"] @ X + params["b1"])
+    Z2 = params["W2"] @ A1 + params["b2"]
+    A2 = _sigmoid(Z2) if sigmoid_output else Z2
+    dZ2 = dJ_dA2(A2) * (A2 * (1.0 - A2) if sigmoid_output else 1.0)  # (1, m)
+    dZ1 = (params["W2"].T @ dZ2) * A1 * (1.0 - A1)  # (10, m)
+    return {
+        "W1": dZ1 @ X.T,
+        "b1": dZ1.sum(axis=1, keepdims=True),  # one sum per hidden unit, over the samples
+        "W2": dZ2 @ A1.T,
+        "b2": dZ2.sum(axis=1, keepdims=True),
+    }
+
+
+def corrected_gradients(params: ParamDict, X: np.ndarray, y: np.ndarray) -> ParamDict:
+    """The gradient of J = 1/(2m) sum (A2 - y)^2 for the class's linear-output network."""
+    return _backprop(params, X, lambda A2: (A2 - y) / X.shape[1], sigmoid_output=False)
+
+
+def signed_error_gradients(params: ParamDict, X: np.ndarray, y: np.ndarray) -> ParamDict:
+    """The gradient of the loss the tutorial states and records, mean(A2 - y)."""
+    return _backprop(params, X, lambda A2: np.full_like(A2, 1.0 / X.shape[1]), sigmoid_output=False)
+
+
+def summary_formula_gradients(params: ParamDict, X: np.ndarray, y: np.ndarray) -> ParamDict:
+    """The written summary's rules for its sigmoid-output model (A2 = sigmoid(Z2)):
+    dZ2 = A2 - y, dW2 = (1/m) dZ2 A1^T, ... (with g'(Z1) for the hidden layer, as its code)."""
+    m = X.shape[1]
+    A1 = _sigmoid(params["W1"] @ X + params["b1"])
+    A2 = _sigmoid(params["W2"] @ A1 + params["b2"])
+    dZ2 = A2 - y
+    dZ1 = (params["W2"].T @ dZ2) * A1 * (1 - A1)
+    return {"W1": (1 / m) * dZ1 @ X.T, "b1": (1 / m) * np.sum(dZ1, axis=1, keepdims=True),
+            "W2": (1 / m) * dZ2 @ A1.T, "b2": (1 / m) * np.sum(dZ2, axis=1, keepdims=True)}
+
+
+def sigmoid_output_squared_error_gradients(params: ParamDict, X: np.ndarray, y: np.ndarray) -> ParamDict:
+    """The gradient of J = 1/(2m) sum (A2 - y)^2 when A2 = sigmoid(Z2), as the summary writes."""
+    return _backprop(params, X, lambda A2: (A2 - y) / X.shape[1], sigmoid_output=True)
+
+
+def train_with(
+    gradient_formula,
+    X: np.ndarray,
+    y: np.ndarray,
+    num_iterations: int = NUM_ITERATIONS,
+    show_progress: bool = False,
+    label: str = "",
+) -> tuple[ParamDict, list[float], list[float]]:
+    """The class's `__call__` loop in NumPy, with `gradient_formula(params, X, y)` as its backward.
+
+    Returns the final parameters, the tutorial's recorded loss mean(A2 - y) per iteration
+    (after that iteration's update, as the class appends it) and J per iteration.
+    """
+    params = initial_params(X.shape[1])
+    signed_errors, half_mse = [], []
+    for _ in progress(range(num_iterations), f"001 NumPy {label}", enabled=show_progress):
+        gradients = gradient_formula(params, X, y)
+        for name in ("W1", "W2", "b1", "b2"):  # the class's update order
+            params[name] -= LEARNING_RATE * gradients[name]
+        A2 = forward(params, X)["A2"]
+        signed_errors.append(float(np.mean(A2 - y)))
+        half_mse.append(float(np.sum((A2 - y) ** 2) / (2 * X.shape[1])))
+    return params, signed_errors, half_mse
+
+
+def formula_findings(params: ParamDict, X: np.ndarray, y: np.ndarray) -> list[FormulaFinding]:
+    """Every formula of the tutorial against the correct gradient of the loss it is meant for.
+
+    The class's backward (the code that trains) against dJ; the stand-alone notebook cell's
+    formulas (on its first 50 samples: its dW2 is (m, m)) against the gradient the cell's own
+    dZ2 leads to; the written summary (sigmoid output) against the squared error it states;
+    and the class's gradients against the loss the text states and records, mean(A2 - y).
+    """
+    tutorial = tutorial_gradients(params, X, y)
+    findings = judge_formulas(tutorial, corrected_gradients(params, X, y), [
+        FormulaSpec("W1", "dW1", "(1/m) dZ1 @ X.T", "(1/m) dZ1 @ X.T", "Right."),
+        FormulaSpec("W2", "dW2", "(1/m) dZ2 @ A1.T", "(1/m) dZ2 @ A1.T", "Right."),
+        FormulaSpec("b2", "db2", "(1/m) sum(dZ2)", "(1/m) sum(dZ2)", "Right (one output unit)."),
+        FormulaSpec(
+            "b1", "db1 (class)", "(1/m) * np.sum(dZ1), one scalar summed over units and samples",
+            "(1/m) * np.sum(dZ1, axis=1, keepdims=True), one value per hidden unit",
+            "Sum over the wrong axis: the sum also runs over the 10 hidden units, so every "
+            "hidden bias gets the same update, the total of all ten true gradients.",
+        ),
+    ])
+    X_small, y_small = X[:, :50], y[:50]
+    cell = tutorial_cell_gradients(params, X_small, y_small)
+    cell_intended = summary_formula_gradients(params, X_small, y_small)
+    findings += judge_formulas(cell, cell_intended, [
+        FormulaSpec(
+            "W2", "dW2 (notebook cell)", "(1/m) * dZ2 * np.transpose(A2), elementwise: an (m, m) matrix",
+            "(1/m) * dZ2 @ np.transpose(A1), shape (1, 10)",
+            "Wrong operation and wrong quantity: an elementwise product with A2 instead of the "
+            "matrix product with A1; the result does not have the weights' shape.",
+        ),
+        FormulaSpec(
+            "b1", "db (notebook cell)", "(1/m) * np.sum(Z1)", "(1/m) * np.sum(dZ1, axis=1, keepdims=True)",
+            "Wrong quantity and axis: it sums the pre-activations Z1, not their gradients dZ1, "
+            "and over all units as well as samples.",
+        ),
+    ])
+    findings += judge_formulas(
+        summary_formula_gradients(params, X, y), sigmoid_output_squared_error_gradients(params, X, y), [
+            FormulaSpec(
+                "W2", "dZ2 = A2 - y (written summary, A2 = sigmoid(Z2))", "dW2 = (1/m) (A2 - y) A1^T",
+                "(1/m) ((A2 - y) * A2 (1 - A2)) A1^T",
+                "Gradient of a different loss: with a sigmoid output, A2 - y is dL/dZ2 for the "
+                "cross-entropy; the squared error needs the factor sigmoid'(Z2) = A2 (1 - A2). "
+                "(The class drops the sigmoid on the output, and there it is right.)",
+                wrong_verdict="the gradient of a different loss",
+            ),
+        ])
+    findings.append(FormulaFinding(
+        formula="dZ1 = W2^T dZ2 * g'(dZ1) (written summary)",
+        tutorial="g' evaluated at dZ1, which the formula is defining",
+        correct="dZ1 = W2^T dZ2 * g'(Z1) = W2^T dZ2 * A1 (1 - A1)",
+        verdict="wrong",
+        relative_difference=float("nan"),
+        explanation="Derivative evaluated at the wrong quantity (circular as written, so no "
+                    "number can be measured); the code uses A1 (1 - A1) = g'(Z1), which is right.",
+    ))
+    findings += judge_formulas(tutorial, signed_error_gradients(params, X, y), [
+        FormulaSpec(
+            "W2", "loss: 'average error' mean(A2 - y) (text and recorded loss)",
+            "backward() differentiates J = 1/(2m) sum (A2 - y)^2: dW2 = (1/m) (A2 - y) A1^T",
+            "d mean(A2 - y) / dW2 = (1/m) 1 A1^T",
+            "Gradient of a different loss than stated: the formulas minimise half the mean "
+            "squared error, while the text names, and the class records, the mean signed "
+            "error, which is no training objective (unbounded below, zero for errors that "
+            "cancel). The examples report J and the RMSE.",
+            wrong_verdict="the gradient of a different loss",
+        ),
+    ])
+    return findings
+
+
+def gradient_check_cases(count: int = 3, m: int = NUM_SAMPLES) -> list[tuple[ParamDict, tuple]]:
+    """(params, (X, y)) pairs on the first m samples: the notebook's initial weights, then
+    perturbations. `stated_loss`, `tutorial_gradients` and `corrected_gradients` take
+    `(params, *data)`."""
+    X, y = make_data()
+    return [(params, (X[:, :m], y[:m])) for params in parameter_variants(initial_params(), count)]

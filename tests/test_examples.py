@@ -1,0 +1,251 @@
+"""The five rebuilt tutorials: their gradient formulas, the reproduced numbers, the main command.
+
+Every correct formula is compared with two independent reverse-mode gradients of the
+tutorial's stated loss (autograd_lite and HIPS autograd) at several parameter values, to
+1e-10 relative; every tutorial formula error is asserted to exist, with its size, and its
+correction to agree with autodiff.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from examples import (
+    autoencoder_838,
+    moons_tanh_softmax,
+    polynomial_classifier,
+    shallow_regression,
+    sigmoid_toy_classifier,
+)
+from examples._common import (
+    EXACT_RTOL,
+    autodiff_gradient,
+    central_difference_gradient,
+    fitted_factor,
+    hips_autograd_gradient,
+    max_relative_error,
+    parameter_variants,
+    relative_error,
+)
+
+EXAMPLE_MODULES = [
+    sigmoid_toy_classifier,
+    shallow_regression,
+    polynomial_classifier,
+    autoencoder_838,
+    moons_tanh_softmax,
+]
+WITH_TUTORIAL_FORMULAS = [module for module in EXAMPLE_MODULES if hasattr(module, "tutorial_gradients")]
+
+
+def _module_id(module) -> str:
+    return module.NAME
+
+
+def _hips_loss(module, data):
+    import autograd.numpy as anp
+
+    return lambda params: module.stated_loss(params, *data, xp=anp)
+
+
+# --------------------------------------------------------------------------------------
+# Correct formulas agree with autodiff (two oracles), at several parameter values
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("module", EXAMPLE_MODULES, ids=_module_id)
+def test_corrected_gradients_match_autograd_lite(module):
+    for params, data in module.gradient_check_cases(count=3):
+        autodiff = autodiff_gradient(lambda p: module.stated_loss(p, *data), params)
+        assert max_relative_error(module.corrected_gradients(params, *data), autodiff) < EXACT_RTOL
+
+
+@pytest.mark.parametrize("module", EXAMPLE_MODULES, ids=_module_id)
+def test_corrected_gradients_match_hips_autograd(module):
+    for params, data in module.gradient_check_cases(count=3):
+        hips = hips_autograd_gradient(_hips_loss(module, data), params)
+        assert max_relative_error(module.corrected_gradients(params, *data), hips) < EXACT_RTOL
+
+
+@pytest.mark.parametrize("module", EXAMPLE_MODULES, ids=_module_id)
+def test_autograd_lite_matches_finite_differences_of_the_stated_loss(module):
+    # A third, non-autodiff oracle, on the initial parameters only (it is slow).
+    params, data = module.gradient_check_cases(count=1)[0]
+    numeric = central_difference_gradient(lambda p: float(module.stated_loss(p, *data)), params)
+    autodiff = autodiff_gradient(lambda p: module.stated_loss(p, *data), params)
+    assert max_relative_error(autodiff, numeric) < 1e-6
+
+
+def test_a_wrong_formula_is_caught_by_the_comparison():
+    # The comparison itself must be able to fail: perturb one entry of a correct gradient.
+    params, data = moons_tanh_softmax.gradient_check_cases(count=1)[0]
+    corrected = moons_tanh_softmax.corrected_gradients(params, *data)
+    corrected["W1"][0, 0] *= 1 + 1e-6
+    autodiff = autodiff_gradient(lambda p: moons_tanh_softmax.stated_loss(p, *data), params)
+    assert max_relative_error(corrected, autodiff) > EXACT_RTOL
+
+
+# --------------------------------------------------------------------------------------
+# The tutorials' own formulas: each disagreement shown and measured
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("module", WITH_TUTORIAL_FORMULAS, ids=_module_id)
+def test_tutorial_formulas_disagree_with_autodiff(module):
+    # Every tutorial here has at least one formula that is not the gradient of its stated loss.
+    for params, data in module.gradient_check_cases(count=3):
+        autodiff = autodiff_gradient(lambda p: module.stated_loss(p, *data), params)
+        assert max_relative_error(module.tutorial_gradients(params, *data), autodiff) > 1e-3
+
+
+def test_moons_tutorial_gradients_are_200_times_the_stated_loss_gradient():
+    for params, (X, y) in moons_tanh_softmax.gradient_check_cases(count=3):
+        tutorial = moons_tanh_softmax.tutorial_gradients(params, X, y)
+        autodiff = autodiff_gradient(lambda p: moons_tanh_softmax.stated_loss(p, X, y), params)
+        assert fitted_factor(tutorial, autodiff) == pytest.approx(len(X), rel=1e-12)
+        assert max_relative_error({k: v / len(X) for k, v in tutorial.items()}, autodiff) < EXACT_RTOL
+    params, (X, y) = moons_tanh_softmax.gradient_check_cases(count=1)[0]
+    findings = moons_tanh_softmax.formula_findings(params, X, y)
+    assert [finding.verdict for finding in findings] == ["wrong"] * 4
+    assert all(finding.factor == pytest.approx(200.0) for finding in findings)
+    assert all(finding.relative_difference == pytest.approx(199.0) for finding in findings)
+
+
+def test_sigmoid_classifier_tutorial_variables_hold_minus_the_gradient():
+    for params, (X, y) in sigmoid_toy_classifier.gradient_check_cases(count=3):
+        tutorial = sigmoid_toy_classifier.tutorial_gradients(params, X, y)
+        autodiff = autodiff_gradient(lambda p: sigmoid_toy_classifier.stated_loss(p, X, y), params)
+        assert max_relative_error({k: -v for k, v in tutorial.items()}, autodiff) < EXACT_RTOL
+    params, (X, y) = sigmoid_toy_classifier.gradient_check_cases(count=1)[0]
+    findings = sigmoid_toy_classifier.formula_findings(params, X, y)
+    assert [finding.verdict for finding in findings] == ["sign convention"] * 4
+    assert all(finding.relative_difference == pytest.approx(2.0) for finding in findings)
+
+
+def test_shallow_regression_hidden_bias_gradient_sums_over_the_wrong_axis():
+    for params, (X, y) in shallow_regression.gradient_check_cases(count=3, m=2000):
+        tutorial = shallow_regression.tutorial_gradients(params, X, y)
+        autodiff = autodiff_gradient(lambda p: shallow_regression.stated_loss(p, X, y), params)
+        # dW1, dW2, db2 are right ...
+        for name in ("W1", "W2", "b2"):
+            assert relative_error(tutorial[name], autodiff[name]) < EXACT_RTOL
+        # ... db1 is one scalar: the sum of the true per-unit gradients, broadcast to all units.
+        assert np.ndim(tutorial["b1"]) == 0
+        assert float(tutorial["b1"]) == pytest.approx(float(autodiff["b1"].sum()), rel=1e-12)
+        assert relative_error(tutorial["b1"], autodiff["b1"]) > 1e-2
+
+
+def test_shallow_regression_findings():
+    X, y = shallow_regression.make_data()
+    findings = {finding.formula: finding for finding in
+                shallow_regression.formula_findings(shallow_regression.initial_params(), X, y)}
+    assert findings["dW1"].verdict == findings["dW2"].verdict == findings["db2"].verdict == "correct"
+    assert findings["db1 (class)"].verdict == "wrong"
+    assert findings["dW2 (notebook cell)"].relative_difference == float("inf")  # an (m, m) matrix
+    assert findings["db (notebook cell)"].relative_difference > 1.0
+    summary = findings["dZ2 = A2 - y (written summary, A2 = sigmoid(Z2))"]
+    assert summary.verdict == "the gradient of a different loss" and summary.relative_difference > 1.0
+    loss = findings["loss: 'average error' mean(A2 - y) (text and recorded loss)"]
+    assert loss.verdict == "the gradient of a different loss"
+
+
+def test_shallow_regression_signed_error_gradient_matches_autodiff():
+    # The loss the text states, mean(A2 - y), differentiated by hand and by autodiff.
+    for params, (X, y) in shallow_regression.gradient_check_cases(count=2, m=500):
+        def signed_error(p):
+            A1 = 1 / (1 + np.exp(-(p["W1"] @ X + p["b1"])))
+            return np.mean(p["W2"] @ A1 + p["b2"] - y)
+
+        autodiff = autodiff_gradient(signed_error, params)
+        assert max_relative_error(shallow_regression.signed_error_gradients(params, X, y), autodiff) < EXACT_RTOL
+
+
+def test_autoencoder_updates_are_minus_half_the_gradient_of_the_stated_error():
+    for params, (x, y) in autoencoder_838.gradient_check_cases(count=3):
+        tutorial = autoencoder_838.tutorial_gradients(params, x, y)
+        autodiff = autodiff_gradient(lambda p: autoencoder_838.stated_loss(p, x, y), params)
+        assert fitted_factor(tutorial, autodiff) == pytest.approx(-0.5, rel=1e-12)
+        assert max_relative_error({k: -2 * v for k, v in tutorial.items()}, autodiff) < EXACT_RTOL
+        # The loop-free training step computes the very same numbers.
+        _, vectorised = autoencoder_838.tutorial_sample_step(params, x, y)
+        assert max_relative_error(vectorised, tutorial) < 1e-14
+
+
+@pytest.mark.parametrize("activations", [("sigmoid", "sigmoid"), ("tanh", "sigmoid"), ("relu", "sigmoid"),
+                                         ("sigmoid", "tanh")])
+def test_autoencoder_exercise_minibatch_backprop_with_per_layer_activations(activations):
+    X = autoencoder_838.make_data()
+    for index, params in enumerate(parameter_variants(autoencoder_838.initial_params(), 3)):
+        batch = X[[index, index + 3, index + 5]]
+        autodiff = autodiff_gradient(lambda p: autoencoder_838.stated_loss(p, batch, batch, activations), params)
+        assert max_relative_error(autoencoder_838.minibatch_gradients(params, batch, batch, activations),
+                                  autodiff) < EXACT_RTOL
+
+
+# --------------------------------------------------------------------------------------
+# Reproduced numbers
+# --------------------------------------------------------------------------------------
+
+
+def test_moons_data_is_the_tutorials():
+    np.random.seed(0)
+    import sklearn.datasets
+
+    X_global, y_global = sklearn.datasets.make_moons(200, noise=0.20)
+    X, y = moons_tanh_softmax.make_data()
+    np.testing.assert_array_equal(X, X_global)
+    np.testing.assert_array_equal(y, y_global)
+
+
+def test_moons_tutorial_numpy_reproduces_printed_losses():
+    X, y = moons_tanh_softmax.make_data()
+    _, losses = moons_tanh_softmax.train_like_tutorial(X, y, hidden_size=3, num_passes=1001, record_every=1000)
+    assert losses[0] == pytest.approx(moons_tanh_softmax.TUTORIAL_LOSS_AT_0, abs=1e-9)
+    assert losses[1000] == pytest.approx(moons_tanh_softmax.TUTORIAL_LOSS_AT_1000, abs=1e-9)
+
+
+def test_moons_tutorial_numpy_two_step_mean_at_the_end():
+    X, y = moons_tanh_softmax.make_data()
+    _, losses = moons_tanh_softmax.train_like_tutorial(X, y, hidden_size=3, record_every=1000)
+    last, before_last = losses[moons_tanh_softmax.NUM_PASSES - 1], losses[moons_tanh_softmax.NUM_PASSES - 2]
+    assert abs(last - before_last) > 1e-4  # the 2-cycle is there ...
+    two_step_mean = (last + before_last) / 2
+    assert round(two_step_mean, 7) == 0.0710369  # as the issue quotes it
+    assert two_step_mean == pytest.approx(moons_tanh_softmax.TUTORIAL_FINAL_TWO_STEP_MEAN, abs=1e-9)
+
+
+def test_polynomial_tutorial_initial_loss_and_accuracy_are_reproduced_exactly():
+    X, y, params, _ = polynomial_classifier.make_data_and_params()
+    loss, accuracy = polynomial_classifier.tutorial_loss_and_accuracy(params, X, y)
+    assert loss == polynomial_classifier.TUTORIAL_INITIAL_LOSS
+    assert accuracy == polynomial_classifier.TUTORIAL_INITIAL_ACCURACY
+    np.testing.assert_allclose(params["l1.weights"][0, :3], [0.03528166, -0.01527744, -0.12986867], atol=1e-8)
+
+
+def test_polynomial_random_search_never_increases_the_best_loss():
+    X, y, params, rng = polynomial_classifier.make_data_and_params()
+    _, best_losses, _ = polynomial_classifier.random_search(params, X, y, rng, iterations=200)
+    assert best_losses[0] < polynomial_classifier.TUTORIAL_INITIAL_LOSS + 0.01
+    assert np.all(np.diff(best_losses) <= 0) and best_losses[-1] < best_losses[0]
+
+
+def test_polynomial_text():
+    assert polynomial_classifier.polynomial_text((-1, 0, 1)) == "-x^2 + 1"
+    assert polynomial_classifier.polynomial_text((1, 0, -4, 2, 3)) == "x^4 - 4x^2 + 2x + 3"
+
+
+def test_sigmoid_classifier_data_sizes():
+    splits = sigmoid_toy_classifier.make_datasets()
+    assert list(splits) == ["moons", "circles", "linearly_separable"]
+    assert [len(split[0]) for split in splits.values()] == [120, 120, 60]
+    assert [len(split[1]) for split in splits.values()] == [80, 80, 40]
+
+
+def test_shallow_regression_initial_weights_follow_the_notebooks_random_stream():
+    np.random.seed(0)
+    np.random.normal(0, 2, 10_000)
+    np.random.normal(10, 2, 10_000)
+    for shape in ((10, 2), (10, 1), (1, 10), (1, 1)):
+        np.random.rand(*shape)
+    np.testing.assert_array_equal(shallow_regression.initial_params()["W1"], np.random.rand(10, 2))
