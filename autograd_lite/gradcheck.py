@@ -95,12 +95,15 @@ def gradcheck(fun: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5
         if bad.any():
             j, i = np.argwhere(bad)[0]
             raise GradcheckError(
-                f"gradient mismatch for input {k} at element index "
-                f"{np.unravel_index(i, x.shape) if x.ndim else ()} (output element "
-                f"{np.unravel_index(j, out.shape) if out.ndim else ()}): analytic "
+                f"gradient mismatch for input {k} at element index {_index(i, x.shape)} "
+                f"(output element {_index(j, out.shape)}): analytic "
                 f"{analytic[j, i]:.10g}, numeric {numeric[j, i]:.10g} "
                 f"({bad.sum()} of {bad.size} Jacobian entries differ; atol={atol}, rtol={rtol})")
     return True
+
+
+def _index(flat: int, shape: tuple) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.unravel_index(flat, shape))
 
 
 def _fast_gradcheck(fun, arrays, eps, atol, rtol, rng) -> bool:

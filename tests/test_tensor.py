@@ -126,7 +126,8 @@ def test_gradients_accumulate_and_leaf_grads_are_not_shared():
     x.grad += 10  # must not leak into y.grad
     assert_close(y.grad, [1.0, 1.0])
     (x * y).sum().backward()
-    assert_close(x.grad, [14.0, 15.0]) and assert_close(y.grad, [2.0, 3.0])
+    assert_close(x.grad, [14.0, 15.0])
+    assert_close(y.grad, [2.0, 3.0])
 
 
 def test_no_grad_context_and_decorator():
