@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import operator
 import threading
 import traceback
 import types
@@ -140,21 +141,26 @@ _Tensor: type = None  # set by tensor.py; the engine only needs to make and reco
 def apply(prim: Primitive, args: tuple, kwargs: dict):
     """Run ``prim`` on the arrays inside ``args`` and record it when grad is needed."""
     Tensor = _Tensor
-    datas = []
+    arrays = []
+    versions = []
     needs_grad = False
     for a in args:
         if isinstance(a, Tensor):
-            datas.append(a.data)
-            needs_grad = needs_grad or a.requires_grad
+            arrays.append(a.data)
+            versions.append(a._version)
+            if a.requires_grad:
+                needs_grad = True
         else:
-            datas.append(a)
+            arrays.append(a)
+            versions.append(None)
     try:
-        out = prim.forward(*datas, **kwargs)
+        out = prim.forward(*arrays, **kwargs)
     except (ValueError, IndexError, TypeError) as exc:
-        raise _operand_error(exc, prim, datas, kwargs) from None
+        raise _operand_error(exc, prim, arrays, kwargs) from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)
-    if _Anomaly.enabled:
+    anomaly = _Anomaly.enabled
+    if anomaly:
         from .anomaly import check_forward
         check_forward(prim, args, out)
     result = Tensor._make(out)
@@ -162,13 +168,14 @@ def apply(prim: Primitive, args: tuple, kwargs: dict):
         result.requires_grad = True
         result.grad_fn = prim
         result._inputs = args
+        result._arrays = arrays  # the operands' arrays as they were used (rules read these)
         result._kwargs = kwargs
-        result._versions = tuple(a._version if isinstance(a, Tensor) else None for a in args)
+        result._versions = versions
         result._seq = next(_sequence)
         scopes = _state.scopes
         if scopes:
             result._scope = scopes[-1]
-        if _Anomaly.enabled:
+        if anomaly:
             result._trace = traceback.extract_stack()[:-2]
     return result
 
@@ -196,6 +203,9 @@ def unbroadcast(g, shape: tuple):
     return g.reshape(shape)
 
 
+_by_sequence = operator.attrgetter("_seq")
+
+
 def graph_nodes(root) -> list:
     """Recorded Tensors that ``root`` depends on (itself included), newest first."""
     Tensor = _Tensor
@@ -209,18 +219,16 @@ def graph_nodes(root) -> list:
             if isinstance(inp, Tensor) and inp.grad_fn is not None and id(inp) not in seen:
                 seen.add(id(inp))
                 stack.append(inp)
-    nodes.sort(key=lambda t: t._seq, reverse=True)
+    nodes.sort(key=_by_sequence, reverse=True)
     return nodes
 
 
-def _check_versions(node) -> None:
-    for inp, version in zip(node._inputs, node._versions):
-        if version is not None and inp._version != version:
-            raise RuntimeError(
-                f"backward through `{node.grad_fn.name}` needs an operand that was modified in "
-                f"place after it was recorded (its version is now {inp._version}, it was "
-                f"{version}). Use an out-of-place operation (x = x + y instead of x += y), "
-                "or do the in-place update after backward().")
+def _modified_in_place(node, operand, version: int) -> RuntimeError:
+    return RuntimeError(
+        f"backward through `{node.grad_fn.name}` needs an operand that was modified in "
+        f"place after it was recorded (its version is now {operand._version}, it was "
+        f"{version}). Use an out-of-place operation (x = x + y instead of x += y), "
+        "or do the in-place update after backward().")
 
 
 def backprop(root, grad, *, retain_graph: bool = False, create_graph: bool = False,
@@ -233,37 +241,50 @@ def backprop(root, grad, *, retain_graph: bool = False, create_graph: bool = Fal
     With ``create_graph`` the gradients are Tensors recorded on the tape.
     """
     Tensor = _Tensor
-    if root.grad_fn is not None and root._inputs is None:
+    if root.grad_fn is None:
+        nodes = [root]
+    elif root._inputs is None:
         raise _freed_error(root)
-    nodes = graph_nodes(root) if root.grad_fn is not None else [root]
+    else:
+        nodes = graph_nodes(root)
     grads = {id(root): grad}
-    handed_out = {id(grad)}  # arrays given to a leaf's .grad; never give one out twice
     leaves = {}
     targets = {id(t) for t in inputs} if inputs is not None else ()
-    with set_grad_enabled(create_graph):
+    anomaly = _Anomaly.enabled
+    saved_mode = _state.grad_enabled
+    _state.grad_enabled = create_graph
+    try:
         for node in nodes:
-            g = grads.pop(id(node), None) if id(node) not in targets else grads.get(id(node))
-            if g is None or node.grad_fn is None:
-                if node.grad_fn is None:
-                    leaves[id(node)] = node
+            key = id(node)
+            prim = node.grad_fn
+            if prim is None:  # the root itself is a leaf
+                leaves[key] = node
+                continue
+            # A gradient is consumed once, except where the caller asked for it.
+            g = grads.get(key) if key in targets else grads.pop(key, None)
+            if g is None:
                 continue
             node_inputs = node._inputs
             if node_inputs is None:
                 raise _freed_error(node)
-            _check_versions(node)
-            prim = node.grad_fn
             if create_graph:
                 ans, args = node, node_inputs
             else:
-                ans = node.data
-                args = [a.data if isinstance(a, Tensor) else a for a in node_inputs]
+                ans, args = node.data, node._arrays
             kwargs = node._kwargs
-            for i, inp in enumerate(node_inputs):
-                if not (isinstance(inp, Tensor) and inp.requires_grad):
+            vjps = prim.vjps
+            for i, (inp, version) in enumerate(zip(node_inputs, node._versions)):
+                if version is None:  # a constant operand, not a Tensor
                     continue
-                gi = prim.rule(i)(g, ans, *args, **kwargs)
-                gi = unbroadcast(gi, inp.shape)
-                if _Anomaly.enabled:
+                if inp._version != version:
+                    raise _modified_in_place(node, inp, version)
+                if not inp.requires_grad:
+                    continue
+                rule = vjps[i] if vjps else functools.partial(prim.vjp_any, i)
+                gi = rule(g, ans, *args, **kwargs)
+                if gi.shape != inp.data.shape:
+                    gi = unbroadcast(gi, inp.data.shape)
+                if anomaly:
                     from .anomaly import check_backward
                     check_backward(node, i, gi)
                 key = id(inp)
@@ -272,24 +293,33 @@ def backprop(root, grad, *, retain_graph: bool = False, create_graph: bool = Fal
                 if inp.grad_fn is None:
                     leaves[key] = inp
             if not retain_graph:
-                node._inputs = None
+                node._inputs = node._arrays = None
+    finally:
+        _state.grad_enabled = saved_mode
     if inputs is not None:
         return tuple(grads.get(id(t)) for t in inputs)
+    _accumulate_into_leaves(leaves, grads, given=grad)
+    return None
+
+
+def _accumulate_into_leaves(leaves: dict, grads: dict, given) -> None:
+    """``leaf.grad += gradient`` for each leaf; a new ``.grad`` never aliases another
+    leaf's, the caller's ``grad``, or a read-only broadcast view."""
+    handed_out = {id(given)}
     for key, leaf in leaves.items():
         g = grads.get(key)
         if g is None or not leaf.requires_grad:
             continue
-        if isinstance(g, Tensor):
+        if isinstance(g, _Tensor):
             g = g.data
-        if g.dtype != leaf.data.dtype or id(g) in handed_out or g.base is not None or \
-                type(g) is not np.ndarray:
+        if type(g) is not np.ndarray or g.dtype != leaf.data.dtype or id(g) in handed_out \
+                or g.base is not None:
             g = np.array(g, dtype=leaf.data.dtype)
         if leaf.grad is None:
             leaf.grad = g
             handed_out.add(id(g))
         else:
             leaf.grad += g
-    return None
 
 
 def _freed_error(node) -> RuntimeError:

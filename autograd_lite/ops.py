@@ -128,26 +128,26 @@ def _keepdims_shape(shape: tuple, axis) -> tuple:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-def _restore_axes(g, x, axis, keepdims):
-    """``g`` reshaped so it broadcasts against ``x`` (re-inserting reduced axes)."""
-    return g if keepdims else np.reshape(g, _keepdims_shape(np.shape(x), axis))
+def _restore_axes(g, shape: tuple, axis, keepdims):
+    """``g`` reshaped so it broadcasts against an array of ``shape`` (re-inserting reduced axes)."""
+    return g if keepdims else g.reshape(_keepdims_shape(shape, axis))
 
 
-sum = defprim("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+sum = defprim("sum", lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims),
               lambda g, ans, x, axis=None, keepdims=False:
-              np.broadcast_to(_restore_axes(g, x, axis, keepdims), np.shape(x)))
+              _restore_axes(g, x.shape, axis, keepdims) * np.ones(x.shape, x.dtype))
 
 
 # max/min: the gradient is shared evenly among the elements tied for the extreme.
 def _extreme_vjp(g, ans, x, axis=None, keepdims=False):
-    hits = value(x) == value(_restore_axes(ans, x, axis, keepdims))
+    hits = value(x) == value(_restore_axes(ans, x.shape, axis, keepdims))
     share = hits / np.sum(hits, axis=axis, keepdims=True)
-    return _restore_axes(g, x, axis, keepdims) * share
+    return _restore_axes(g, x.shape, axis, keepdims) * share
 
 
-max = defprim("max", lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
+max = defprim("max", lambda x, axis=None, keepdims=False: np.maximum.reduce(x, axis=axis, keepdims=keepdims),
               _extreme_vjp)
-min = defprim("min", lambda x, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
+min = defprim("min", lambda x, axis=None, keepdims=False: np.minimum.reduce(x, axis=axis, keepdims=keepdims),
               _extreme_vjp)
 
 
@@ -163,12 +163,12 @@ def _logsumexp(x, axis=None, keepdims=False):
 
 logsumexp = defprim("logsumexp", _logsumexp,
                     lambda g, ans, x, axis=None, keepdims=False:
-                    _restore_axes(g, x, axis, keepdims) * np.exp(x - _restore_axes(ans, x, axis, keepdims)))
+                    _restore_axes(g, x.shape, axis, keepdims) * np.exp(x - _restore_axes(ans, x.shape, axis, keepdims)))
 
 
 # ---- shape and indexing ------------------------------------------------------------
 reshape = defprim("reshape", lambda x, shape: np.reshape(x, shape),
-                  lambda g, ans, x, shape: np.reshape(g, np.shape(x)))
+                  lambda g, ans, x, shape: g.reshape(x.shape))
 transpose = defprim("transpose", lambda x, axes=None: np.transpose(x, axes),
                     lambda g, ans, x, axes=None:
                     np.transpose(g, None if axes is None else tuple(np.argsort(axes))))
@@ -177,7 +177,7 @@ broadcast_to = defprim("broadcast_to", lambda x, shape: np.broadcast_to(x, shape
 astype = defprim("astype", lambda x, dtype: x.astype(dtype),
                  lambda g, ans, x, dtype: g.astype(x.dtype))
 getitem = defprim("getitem", lambda x, key: x[key],
-                  lambda g, ans, x, key: untake(g, key, np.shape(x)))
+                  lambda g, ans, x, key: untake(g, key, x.shape))
 
 
 def _is_basic_index(key) -> bool:

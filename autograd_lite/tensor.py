@@ -26,7 +26,7 @@ class Tensor:
     keep their dtype.  Only floating tensors may require grad.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "grad_fn", "_inputs", "_kwargs",
+    __slots__ = ("data", "grad", "requires_grad", "name", "grad_fn", "_inputs", "_arrays", "_kwargs",
                  "_versions", "_seq", "_version", "_scope", "_trace", "__weakref__")
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
@@ -48,6 +48,7 @@ class Tensor:
         self.name = None
         self.grad_fn = None
         self._inputs = None
+        self._arrays = None
         self._kwargs = None
         self._versions = None
         self._seq = -1
@@ -149,7 +150,7 @@ class Tensor:
                     f"backward() without grad needs a tensor with exactly one element, but "
                     f"this one has shape {self.shape}; reduce it first (e.g. .sum()) or pass "
                     f"grad= an array of shape {self.shape}.")
-            grad = np.ones_like(self.data)
+            grad = np.array(1, dtype=self.data.dtype).reshape(self.data.shape)
         else:
             grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad,
                               dtype=self.dtype)
@@ -219,14 +220,15 @@ class Tensor:
             raise ValueError(f"in-place `{symbol}` cannot change shape {self.shape} into "
                              f"{result.shape}")
         before = Tensor._make(self.data.copy())
-        for slot in ("requires_grad", "grad_fn", "_inputs", "_kwargs", "_versions", "_seq",
-                     "_version", "_scope"):
+        for slot in ("requires_grad", "grad_fn", "_inputs", "_arrays", "_kwargs", "_versions",
+                     "_seq", "_version", "_scope"):
             setattr(before, slot, getattr(self, slot))
         np.copyto(self.data, result.data, casting="same_kind")
         self._version += 1
         self.requires_grad = True
         self.grad_fn = result.grad_fn
         self._inputs = tuple(before if a is self else a for a in result._inputs)
+        self._arrays = [before.data if a is self else d for a, d in zip(result._inputs, result._arrays)]
         self._kwargs = result._kwargs
         self._versions = result._versions
         self._seq = result._seq

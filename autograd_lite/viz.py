@@ -1,0 +1,515 @@
+"""See the graph: Graphviz drawings and the printable tape (Wengert list).
+
+Both read the recorded graph behind a tensor and change nothing.  Traversal is
+iterative (``engine.graph_nodes``), so graphs of any depth work.
+
+Drawing convention (also drawn as a legend unless ``legend=False``):
+
+==============  ============================================================
+input           grey box: a leaf that does not require grad (data, targets)
+parameter       blue box: a leaf that requires grad (``nn.Parameter``)
+intermediate    white rounded box: a tensor recorded by an operation
+output          orange double-bordered box: the tensor that was drawn
+operation       small yellow ellipse: the primitive (``sum(axis=0)``)
+constant        small grey text: an array or scalar operand
+==============  ============================================================
+
+Tensor boxes show the name (or the tape id ``v3`` / ``x0`` when unnamed), the shape
+and the dtype.  Edges point the way data flows, from operands to operation to
+result; for operations whose operand order matters the edges carry the position.
+Operations recorded inside an ``nn.Module`` (or an ``ag.name_scope``) sit in a
+dashed cluster labelled with the module's dotted path; parameters sit in the
+cluster of the module that owns them.
+"""
+from __future__ import annotations
+
+import html
+from collections import Counter
+from pathlib import Path
+from typing import Any, NamedTuple, Sequence
+
+import numpy as np
+
+from . import engine
+from .engine import graph_nodes
+
+try:
+    import graphviz
+except ImportError:  # drawing is optional (pip install "autograd_lite[graph]"); tape() is not
+    graphviz = None
+
+__all__ = ["draw_graph", "render", "tape", "Tape", "TapeEntry", "GraphvizNotInstalled"]
+
+_OUTERMOST_LABEL = "model"  # cluster label for the outermost module's own scope ""
+_ORDERED_OPS_SKIP = frozenset({"add", "multiply", "maximum", "minimum"})  # operand order is moot
+_FREED_NOTE = "graph freed by backward(); pass retain_graph=True to draw it"
+
+_STYLES = {  # node kind -> Graphviz attributes (the documented convention)
+    "input": dict(shape="box", style="filled", fillcolor="#e5e5e5", color="#7f7f7f"),
+    "parameter": dict(shape="box", style="filled", fillcolor="#cfe2ff", color="#3d6bb3"),
+    "intermediate": dict(shape="box", style="rounded", color="#7f7f7f"),
+    "output": dict(shape="box", style="filled", fillcolor="#ffd8a8", color="#c2410c",
+                   peripheries="2"),
+    "operation": dict(shape="ellipse", style="filled", fillcolor="#fff5c2", color="#b59f3b",
+                      fontsize="10", height="0.3"),
+    "constant": dict(shape="plaintext", fontsize="9", fontcolor="#666666", height="0.2"),
+    "module": dict(shape="box3d", style="filled", fillcolor="#e8dcf5", color="#6b4fa0"),
+    "note": dict(shape="note", fontsize="9", fontcolor="#a00000", color="#a00000"),
+}
+
+
+# ---- compact text for numbers, arrays and options ------------------------------------
+def _num(x: Any) -> str:
+    """A number in at most 4 significant digits: 0.6931, -1.2e-07, 12, nan."""
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    text = f"{float(x):.4g}"
+    return text.replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
+
+
+def _shape(shape: tuple) -> str:
+    return str(tuple(shape)) if shape else "scalar"
+
+
+def _summary(values: Any) -> str:
+    """One value, up to four values, or min / mean / max (plus a count of non-finite ones)."""
+    a = np.asarray(values)
+    if a.size == 0:
+        return "empty"
+    if a.dtype == bool:
+        return f"{int(a.sum())} of {a.size} true"
+    if a.size == 1:
+        return _num(a.item())
+    if a.size <= 4:
+        return "[" + ", ".join(_num(v) for v in a.ravel()) + "]"
+    finite = a[np.isfinite(a)] if np.issubdtype(a.dtype, np.floating) else a
+    if finite.size == 0:
+        text = "empty"
+    elif finite.min() == finite.max():
+        text = f"all {_num(finite.min())}"
+    else:
+        text = f"min {_num(finite.min())}  mean {_num(finite.mean())}  max {_num(finite.max())}"
+
+    if finite.size < a.size:
+        text += f"  ({a.size - finite.size} non-finite)"
+    return text
+
+
+def _option(value: Any) -> str:
+    """A keyword argument as short text: ``0``, ``(2, 3)``, ``1:4``, ``array(5,)``."""
+    if isinstance(value, slice):
+        parts = ["" if p is None else str(p) for p in (value.start, value.stop, value.step)]
+        return ":".join(parts[:2] if value.step is None else parts)
+    if isinstance(value, np.ndarray):
+        return f"array{_shape(value.shape) if value.ndim else '()'}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_option(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if value is Ellipsis:
+        return "..."
+    if isinstance(value, (float, np.floating)):
+        return _num(value)
+    return str(value)
+
+
+def _op_label(node) -> str:
+    """The primitive's name and its non-default options: ``sum(axis=0)``, ``tanh``."""
+    options = [f"{k}={_option(v)}" for k, v in (node._kwargs or {}).items()
+               if v is not None and v is not False]
+    return f"{node.grad_fn.name}({', '.join(options)})" if options else node.grad_fn.name
+
+
+def _constant_label(value: Any) -> str:
+    """An operand that is not a Tensor: a scalar shows its value, an array its shape."""
+    a = np.asarray(value)
+    if a.ndim == 0:
+        return _num(a.item()) if a.dtype != object else repr(value)
+    return f"array {_shape(a.shape)} {a.dtype}"
+
+
+# ---- one read of the graph, shared by the tape and the drawing --------------------------
+class _Walk:
+    """The recorded graph behind ``root``: operations oldest first, leaves, display ids.
+
+    Ids follow the Wengert list: ``v0, v1, ...`` for recorded tensors in execution
+    order, ``x0, x1, ...`` for leaves in order of first use.
+    """
+
+    def __init__(self, root) -> None:
+        Tensor = engine._Tensor
+        if not isinstance(root, Tensor):
+            raise TypeError(f"expected an autograd_lite Tensor to draw, got "
+                            f"{type(root).__name__}; draw the result of a computation on "
+                            "Tensors (e.g. the loss)")
+        self.root = root
+        self.ops = graph_nodes(root)[::-1] if root.grad_fn is not None else []
+        self.leaves: list = [] if self.ops else [root]
+        self.ids = {id(t): f"v{k}" for k, t in enumerate(self.ops)}
+        if not self.ops:
+            self.ids[id(root)] = "x0"
+        for node in self.ops:
+            for operand in node._inputs or ():
+                if isinstance(operand, Tensor) and id(operand) not in self.ids:
+                    self.ids[id(operand)] = f"x{len(self.leaves)}"
+                    self.leaves.append(operand)
+        self.freed = any(node._inputs is None for node in self.ops)
+        named = Counter(t.name for t in self.leaves + self.ops if t.name)
+        self._unique_names = {name for name, count in named.items() if count == 1}
+
+    def ref(self, t) -> str:
+        """How other rows refer to ``t``: its name when unambiguous, else its id."""
+        return t.name if t.name in self._unique_names else self.ids[id(t)]
+
+    def kind(self, t) -> str:
+        if t is self.root:
+            return "output"
+        return "intermediate" if t.grad_fn is not None else _leaf_kind(t)
+
+
+def _leaf_kind(t) -> str:
+    return "parameter" if _is_parameter(t) else "input"
+
+
+def _is_parameter(t) -> bool:
+    # The core must not import nn: a Parameter is a leaf that requires grad.
+    return t.grad_fn is None and (t.requires_grad or type(t).__name__ == "Parameter")
+
+
+# ---- the tape ---------------------------------------------------------------------------
+class TapeEntry(NamedTuple):
+    """One row of the tape.  ``index`` is the execution position (``None`` for a leaf)."""
+
+    index: int | None
+    id: str
+    name: str | None
+    op: str
+    inputs: tuple[str, ...]
+    shape: tuple
+    dtype: np.dtype
+    scope: str | None
+    tensor: Any
+
+
+class Tape(list):
+    """The operations that produced a tensor, in execution order: a list of `TapeEntry`.
+
+    Leaves come first (op ``input`` or ``parameter``), then one row per recorded
+    operation.  ``str(tape)`` (and ``repr``) is the table, one line per entry.
+    """
+
+    freed = False  # set when backward() already freed part of the graph
+
+    _COLUMNS = ("#", "id", "op", "inputs", "shape", "dtype", "module")
+
+    def rows(self) -> list[tuple[str, ...]]:
+        return [("-" if e.index is None else str(e.index),
+                 e.id if e.name is None else f"{e.id} {e.name}", e.op, ", ".join(e.inputs),
+                 _shape(e.shape), str(e.dtype),
+                 "" if e.scope is None else (e.scope or _OUTERMOST_LABEL)) for e in self]
+
+    def __str__(self) -> str:
+        table = [self._COLUMNS] + self.rows()
+        widths = [max(len(row[i]) for row in table) for i in range(len(self._COLUMNS))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+                 for row in table]
+        if self.freed:
+            lines.append(f"({_FREED_NOTE.replace('draw', 'list')})")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def tape(root) -> Tape:
+    """The Wengert list behind ``root``: ``print(ag.tape(loss))``.
+
+    Each entry holds the execution index, the id (``v3``; ``x0`` for leaves), the
+    tensor's name, the operation with its options (``sum(axis=0)``), the operands
+    (names, ids, or constants), the output shape and dtype and the module scope.
+    """
+    walk = _Walk(root)
+    entries = Tape(TapeEntry(None, walk.ids[id(t)], t.name, _leaf_kind(t), (), t.shape, t.dtype, None, t) for t in walk.leaves)
+    Tensor = engine._Tensor
+    for index, node in enumerate(walk.ops):
+        operands = node._inputs
+        inputs = ("<freed>",) if operands is None else tuple(
+            walk.ref(a) if isinstance(a, Tensor) else _constant_label(a) for a in operands)
+        entries.append(TapeEntry(index, walk.ids[id(node)], node.name, _op_label(node), inputs,
+                                 node.shape, node.dtype, node._scope, node))
+    entries.freed = walk.freed
+    return entries
+
+
+# ---- the drawing ------------------------------------------------------------------------
+def _attr_text(attrs: dict[str, str]) -> str:
+    """DOT attributes; values are ours (no quotes inside), HTML-like labels go unquoted."""
+    return " ".join(f"{k}={v}" if v.startswith("<") else f'{k}="{v}"' for k, v in attrs.items())
+
+
+_STYLE_TEXT = {kind: _attr_text(attrs) for kind, attrs in _STYLES.items()}
+
+
+def _quote(name: str) -> str:
+    """A DOT node id (module scopes may hold any character)."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _html(*lines: str) -> str:
+    """A Graphviz HTML-like label from already-escaped lines."""
+    return "<" + "<BR/>".join(line for line in lines if line) + ">"
+
+
+def _small(text: str, color: str = "#555555") -> str:
+    return f'<FONT POINT-SIZE="9" COLOR="{color}">{html.escape(text)}</FONT>'
+
+
+class _Drawing:
+    """Collects nodes per cluster and edges, then builds the `graphviz.Digraph`."""
+
+    def __init__(self, walk: _Walk, show_values: bool, show_grads: bool,
+                 collapse_modules: bool) -> None:
+        self.walk = walk
+        self.show_values = show_values
+        self.show_grads = show_grads
+        self.collapse = collapse_modules
+        self.clusters: dict[str | None, list[str]] = {None: []}  # scope -> node statements
+        self.edges: list[str] = []
+        self._edge_set: set[tuple[str, str]] = set()
+        self._constants = 0
+        self.scopes = self._module_scopes()
+
+    # -- where things go
+    def _module_scopes(self) -> set[str]:
+        """Every module scope of a recorded operation, with its ancestors."""
+        scopes: set[str] = set()
+        for scope in {node._scope for node in self.walk.ops if node._scope is not None}:
+            parts = scope.split(".") if scope else []
+            scopes.update(".".join(parts[:k]) for k in range(1, len(parts) + 1))
+            if scope == "":
+                scopes.add("")
+        return scopes
+
+    def scope_of(self, t) -> str | None:
+        """The cluster of a tensor: its op's scope, or for a parameter its owner's."""
+        if t.grad_fn is not None:
+            return t._scope
+        if _is_parameter(t) and t.name:
+            owner = t.name.rpartition(".")[0]
+            if owner in self.scopes:
+                return owner
+        return None
+
+    def cluster(self, scope: str | None) -> str | None:
+        """The cluster actually used: an existing one, outermost module for collapsed."""
+        if scope is None or scope == "" or not self.collapse:
+            return scope
+        return "" if "" in self.scopes else None
+
+    def home(self, t) -> str | None:
+        """The collapsed top-level module that swallows ``t``, if any."""
+        scope = self.scope_of(t)
+        return scope.split(".")[0] if self.collapse and scope else None
+
+    # -- statements (DOT text written here: graphviz's per-attribute quoting is too slow
+    #    for 100,000-node graphs, and every label is an HTML-like label we escaped)
+    def node(self, scope: str | None, name: str, label: str, kind: str) -> None:
+        self.clusters.setdefault(self.cluster(scope), []).append(
+            f"\t{_quote(name)} [label={label} {_STYLE_TEXT[kind]}]\n")
+
+    def edge(self, tail: str, head: str, dedupe: bool = False, **attrs: str) -> None:
+        if dedupe:
+            if (tail, head) in self._edge_set:
+                return
+            self._edge_set.add((tail, head))
+        options = f" [{_attr_text(attrs)}]" if attrs else ""
+        self.edges.append(f"\t{_quote(tail)} -> {_quote(head)}{options}\n")
+
+    def tensor_label(self, t) -> str:
+        walk = self.walk
+        title = (f"<B>{html.escape(t.name)}</B>" if t.name
+                 else _small(walk.ids[id(t)], "#999999"))
+        lines = [title, _small(f"{_shape(t.shape)} {t.dtype}")]
+        if self.show_values:
+            lines.append(_small(f"value {_summary(t.data)}", "#1f4e79"))
+        if self.show_grads and t.grad is not None:
+            lines.append(_small(f"grad {_summary(t.grad)}", "#9c2a00"))
+        return _html(*lines)
+
+    def constant(self, value: Any, scope: str | None) -> str:
+        name = f"c{self._constants}"
+        self._constants += 1
+        text = _constant_label(value)
+        if self.show_values and np.ndim(value) > 0:
+            text += f"\n{_summary(value)}"
+        self.node(scope, name, _html(*(html.escape(line) for line in text.split("\n"))),
+                  "constant")
+        return name
+
+    # -- the whole graph
+    def build(self) -> None:
+        walk = self.walk
+        Tensor = engine._Tensor
+        exported = {id(walk.root)}  # tensors of a collapsed module that are used outside it
+        if self.collapse:
+            for node in walk.ops:
+                for operand in node._inputs or ():
+                    if isinstance(operand, Tensor) and self.home(operand) != self.home(node):
+                        exported.add(id(operand))
+        modules: dict[str, list] = {}
+        for t in walk.leaves + walk.ops:
+            module = self.home(t)
+            if module is not None:
+                modules.setdefault(module, []).append(t)
+            if module is None or id(t) in exported:
+                self.node(self.scope_of(t), walk.ids[id(t)], self.tensor_label(t), walk.kind(t))
+        for module, members in modules.items():
+            self.node(module, f"module:{module}", self._module_label(module, members), "module")
+        for node in walk.ops:
+            self._operation(node, exported)
+
+    def _operation(self, node, exported: set[int]) -> None:
+        walk = self.walk
+        Tensor = engine._Tensor
+        module = self.home(node)
+        tensor_id = walk.ids[id(node)]
+        if module is None:
+            target = f"op{tensor_id[1:]}"
+            self.node(node._scope, target, _html(html.escape(_op_label(node))), "operation")
+            self.edge(target, tensor_id)
+        else:
+            target = f"module:{module}"
+            if id(node) in exported:
+                self.edge(target, tensor_id, dedupe=True)
+        operands = node._inputs
+        if operands is None:
+            note = f"freed{tensor_id}"
+            self.node(node._scope, note, _html(html.escape(_FREED_NOTE)), "note")
+            self.edge(note, target, style="dashed", color="#a00000")
+            return
+        ordered = len(operands) > 1 and node.grad_fn.name not in _ORDERED_OPS_SKIP
+        for position, operand in enumerate(operands):
+            attrs = {"label": str(position), "fontsize": "8"} if ordered and module is None else {}
+            if not isinstance(operand, Tensor):
+                if module is None:
+                    self.edge(self.constant(operand, node._scope), target, style="dashed",
+                              color="#999999", **attrs)
+            elif module is None or self.home(operand) != module:
+                self.edge(walk.ids[id(operand)], target, dedupe=module is not None, **attrs)
+
+    def _module_label(self, module: str, members: list) -> str:
+        ops = [t for t in members if t.grad_fn is not None]
+        params = [t for t in members if t.grad_fn is None]
+        lines = [f"<B>{html.escape(module)}</B>", _small(f"{len(ops)} operations")]
+        if params:
+            count = sum(p.size for p in params)
+            names = ", ".join(p.name.rpartition(".")[2] for p in params)
+            lines.append(_small(f"{len(params)} parameters ({count} values): {names}"))
+        return _html(*lines)
+
+    def digraph(self, legend: bool, rankdir: str) -> "graphviz.Digraph":
+        graph = Graph(name="autograd_lite", graph_attr=dict(rankdir=rankdir, fontsize="10"),
+                      node_attr=dict(fontname="Helvetica", fontsize="11"),
+                      edge_attr=dict(arrowsize="0.6", fontname="Helvetica"))
+        # Graphviz nests a cluster by adding it to its parent: fill the deepest first.
+        scopes = sorted((s for s in self.scopes if self.cluster(s) == s),
+                        key=lambda s: -1 if s == "" else s.count("."), reverse=True)
+        bodies = {s: Graph(name=f"cluster:{s}") for s in scopes}
+        for scope in scopes:
+            body = bodies[scope]
+            body.attr(label=scope or _OUTERMOST_LABEL, style="rounded,dashed", color="#8c8c8c",
+                      fontcolor="#555555", labeljust="l")
+            body.body.extend(self.clusters.get(scope, ()))
+        for scope in scopes:  # deepest first, so each child is complete when added
+            parent = None if scope == "" else scope.rpartition(".")[0]
+            bodies.get(parent, graph).subgraph(bodies[scope])
+        graph.body.extend(self.clusters[None])
+        graph.body.extend(self.edges)
+        if legend:
+            _add_legend(graph)
+        return graph
+
+
+def _add_legend(graph: "graphviz.Digraph") -> None:
+    """A small cluster with one sample node of each kind, in a column."""
+    with graph.subgraph(name="cluster_legend") as box:
+        box.attr(label="legend", style="rounded", color="#bbbbbb", fontcolor="#777777")
+        kinds = ("input", "parameter", "intermediate", "output", "operation", "constant")
+        for kind in kinds:
+            box.node(f"legend_{kind}", kind, **{**_STYLES[kind], "fontsize": "9"})
+        for a, b in zip(kinds, kinds[1:]):
+            box.edge(f"legend_{a}", f"legend_{b}", style="invis")
+
+
+def draw_graph(root, show_values: bool = False, show_grads: bool = False, *,
+               collapse_modules: bool = False, legend: bool = True,
+               rankdir: str = "TB") -> "graphviz.Digraph":
+    """A `graphviz.Digraph` of everything that produced ``root``.
+
+    One node per tensor (name, shape, dtype) and per operation (name and options),
+    edges in the direction data flows; a shared subexpression is drawn once.  See the
+    module docstring for the colours and shapes.
+
+    - ``show_values``: add a compact summary of each tensor's values (the value of a
+      scalar, up to four entries, else min / mean / max).
+    - ``show_grads``: add the same summary of ``.grad`` where it is set (leaves, after
+      ``backward(retain_graph=True)``: without it backward frees the graph to draw).
+    - ``collapse_modules``: draw each top-level module (first component of the dotted
+      scope) as one node, for large models.
+    - ``legend``: add the legend cluster; ``rankdir``: ``"TB"`` (top to bottom) or ``"LR"``.
+
+    Draw it with ``.render(...)`` or ``.pipe(format="svg")``, or show it in Jupyter.
+    Building the graph needs the ``graphviz`` Python package only; rendering needs
+    the Graphviz ``dot`` program (`GraphvizNotInstalled` says how to get it).
+    """
+    if graphviz is None:
+        raise ImportError("draw_graph needs the graphviz Python package: "
+                          "pip install graphviz (and the Graphviz program: apt-get install "
+                          "graphviz)")
+    drawing = _Drawing(_Walk(root), show_values, show_grads, collapse_modules)
+    drawing.build()
+    return drawing.digraph(legend, rankdir)
+
+
+def render(root, path_stem: str | Path, formats: Sequence[str] = ("svg", "png"),
+           **draw_kwargs: Any) -> list[Path]:
+    """Draw ``root`` (see `draw_graph` for the options) into ``path_stem.<format>`` files.
+
+    Returns the paths written, e.g. ``[Path("out/model.svg"), Path("out/model.png")]``.
+    """
+    graph = draw_graph(root, **draw_kwargs)
+    stem = Path(path_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        path = stem.with_name(f"{stem.name}.{fmt}")
+        path.write_bytes(graph.pipe(format=fmt))
+        paths.append(path)
+    return paths
+
+
+if graphviz is not None:
+    class GraphvizNotInstalled(graphviz.ExecutableNotFound):
+        """The Graphviz programs are missing: the message says which package to install."""
+
+        _msg = ("cannot run the Graphviz program {!r}: it is not installed or not on PATH. "
+                "Install Graphviz: `sudo apt-get install graphviz` (Debian/Ubuntu package "
+                "`graphviz`), `brew install graphviz` (macOS) or `conda install graphviz`. "
+                "The graph itself is fine: its DOT source is in `.source`.")
+
+    class Graph(graphviz.Digraph):
+        """A `graphviz.Digraph` whose rendering explains a missing Graphviz installation."""
+
+        def pipe(self, *args: Any, **kwargs: Any):
+            try:
+                return super().pipe(*args, **kwargs)
+            except graphviz.ExecutableNotFound as exc:
+                raise GraphvizNotInstalled([kwargs.get("engine") or self.engine]) from exc
+
+        def render(self, *args: Any, **kwargs: Any):
+            try:
+                return super().render(*args, **kwargs)
+            except graphviz.ExecutableNotFound as exc:
+                raise GraphvizNotInstalled([kwargs.get("engine") or self.engine]) from exc
+else:
+    class GraphvizNotInstalled(RuntimeError):
+        """Raised by drawing when Graphviz is missing (the graphviz package is absent here)."""
