@@ -16,5 +16,7 @@ from .functions import (abs, add, broadcast_to, clip, concatenate, cos, divide, 
 from .numpy_protocol import SUPPORTED_NUMPY
 from .functional import grad, hessian, jacobian, value_and_grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .viz import GraphvizNotInstalled, Tape, TapeEntry, draw_graph, render, tape
+from .anomaly import detect_anomaly
 
 __version__ = "0.1.0"

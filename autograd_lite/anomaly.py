@@ -1,0 +1,135 @@
+"""Anomaly mode: find the operation that first produced a NaN or an infinity.
+
+    with ag.detect_anomaly():
+        loss = model(x)          # a forward NaN/inf raises here, naming the op
+        loss.backward()          # a backward NaN/inf raises here, naming the op and
+                                 # the line of your code that recorded it
+
+Inside ``detect_anomaly()`` the engine calls `check_forward` after every operation
+and `check_backward` after every gradient rule, and each recorded operation keeps
+the stack of the code that recorded it (``Tensor._trace``).  Outside it the engine
+reads one flag per operation and does nothing else.
+
+The mode is process-wide (the flag is a class attribute the engine reads), so it is
+on while any thread is inside a ``detect_anomaly()`` block; blocks nest, and leaving
+one (normally or by an exception) restores the state it found.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+import traceback
+
+import numpy as np
+
+from . import engine
+
+__all__ = ["detect_anomaly", "check_forward", "check_backward"]
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
+_lock = threading.Lock()
+_depth = 0  # how many detect_anomaly() blocks are open, over all threads
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Context manager (and decorator) under which the first operation whose forward
+    result or backward gradient holds NaN or inf raises `FloatingPointError`."""
+
+    def __enter__(self) -> "detect_anomaly":
+        global _depth
+        with _lock:
+            _depth += 1
+            engine._Anomaly.enabled = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        global _depth
+        with _lock:
+            _depth -= 1
+            engine._Anomaly.enabled = _depth > 0
+
+
+def is_anomaly_enabled() -> bool:
+    return engine._Anomaly.enabled
+
+
+def _data(x) -> np.ndarray:
+    return x.data if isinstance(x, engine._Tensor) else np.asarray(x)
+
+
+def _bad_count(x) -> int:
+    """How many elements of ``x`` (array or Tensor) are NaN or infinite (0 for non-floats)."""
+    data = _data(x)
+    if not np.issubdtype(data.dtype, np.inexact):
+        return 0
+    return int(data.size - np.count_nonzero(np.isfinite(data)))
+
+
+def _describe(operands) -> str:
+    return ", ".join(str(_data(a).shape) for a in operands)
+
+
+def _user_frames(stack) -> list:
+    """The frames of ``stack`` outside autograd_lite and NumPy (the caller's own code)."""
+    return [f for f in stack
+            if not os.path.abspath(f.filename).startswith((_PACKAGE_DIR + os.sep, _NUMPY_DIR + os.sep))]
+
+
+def _where(stack) -> str:
+    """The caller's frames of ``stack``, innermost last, as a traceback excerpt."""
+    frames = _user_frames(stack)
+    if not frames:
+        return "  (no frame outside autograd_lite)\n"
+    return "".join(traceback.format_list(frames[-5:]))
+
+
+def check_forward(prim, args, out) -> None:
+    """Raise when ``out``, the result of ``prim`` on ``args``, holds NaN or inf."""
+    bad = _bad_count(out)
+    if not bad:
+        return
+    inputs_bad = sum(_bad_count(a) for a in args)
+    origin = (" (an input already held NaN/inf: it came from outside the recorded "
+              "operations)" if inputs_bad else "")
+    message = (f"anomaly: the forward result of `{prim.name}` holds {bad} NaN/inf value(s) "
+               f"of {np.size(out)}{origin}; input shapes {_describe(args)}, output shape "
+               f"{np.shape(out)}.\nCalled at (most recent call last):\n"
+               f"{_where(traceback.extract_stack()[:-1])}")
+    node = _node_being_differentiated()
+    if node is not None:  # a rule's own operations, recorded for a higher derivative
+        message += (f"while computing the backward of `{node.grad_fn.name}` (input shapes "
+                    f"{_describe(node._inputs or ())}), recorded at (most recent call last)"
+                    + (":\n" + _where(node._trace) if node._trace is not None else
+                       " an unknown place (outside detect_anomaly())."))
+    raise FloatingPointError(message)
+
+
+def _node_being_differentiated():
+    """The node whose rule is running, when called from inside `engine.backprop`."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code is engine.backprop.__code__:
+            return frame.f_locals.get("node")
+        frame = frame.f_back
+    return None
+
+
+def check_backward(node, argnum: int, grad) -> None:
+    """Raise when ``grad``, the gradient the rule of ``node`` gave its input ``argnum``,
+    holds NaN or inf; the message names the op and where it was recorded."""
+    bad = _bad_count(grad)
+    if not bad:
+        return
+    trace = node._trace
+    where = (":\n" + _where(trace) if trace is not None else
+             " an unknown place: it was recorded outside detect_anomaly(); run the forward "
+             "pass inside the block too to see where.")
+    inputs = node._inputs if node._inputs is not None else ()
+    raise FloatingPointError(
+        f"anomaly: the backward of `{node.grad_fn.name}` gave its input {argnum} a gradient "
+        f"holding {bad} NaN/inf value(s) of {np.size(_data(grad))}; "
+        f"input shapes {_describe(inputs)}, output shape {node.shape}."
+        f"\nThe operation was recorded at (most recent call last){where}")
