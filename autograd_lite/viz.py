@@ -23,6 +23,7 @@ cluster of the module that owns them.
 """
 from __future__ import annotations
 
+import functools
 import html
 from collections import Counter
 from pathlib import Path
@@ -69,6 +70,11 @@ def _num(x: Any) -> str:
     return text.replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
 
 
+@functools.lru_cache(maxsize=None)
+def _dtype(dtype: np.dtype) -> str:
+    return str(dtype)  # cached: NumPy builds the name anew each time
+
+
 def _shape(shape: tuple) -> str:
     return str(tuple(shape)) if shape else "scalar"
 
@@ -97,6 +103,10 @@ def _summary(values: Any) -> str:
     return text
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _option(value: Any) -> str:
     """A keyword argument as short text: ``0``, ``(2, 3)``, ``1:4``, ``array(5,)``."""
     if isinstance(value, slice):
@@ -106,6 +116,9 @@ def _option(value: Any) -> str:
         return f"array{_shape(value.shape) if value.ndim else '()'}"
     if isinstance(value, tuple):
         return "(" + ", ".join(_option(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, list):
+        return "[" + ", ".join(_option(v) for v in value) + "]" if len(value) <= 4 else \
+            f"list({len(value)})"
     if value is Ellipsis:
         return "..."
     if isinstance(value, (float, np.floating)):
@@ -205,7 +218,7 @@ class Tape(list):
     def rows(self) -> list[tuple[str, ...]]:
         return [("-" if e.index is None else str(e.index),
                  e.id if e.name is None else f"{e.id} {e.name}", e.op, ", ".join(e.inputs),
-                 _shape(e.shape), str(e.dtype),
+                 _shape(e.shape), _dtype(e.dtype),
                  "" if e.scope is None else (e.scope or _OUTERMOST_LABEL)) for e in self]
 
     def __str__(self) -> str:
@@ -328,7 +341,7 @@ class _Drawing:
         walk = self.walk
         title = (f"<B>{html.escape(t.name)}</B>" if t.name
                  else _small(walk.ids[id(t)], "#999999"))
-        lines = [title, _small(f"{_shape(t.shape)} {t.dtype}")]
+        lines = [title, _small(f"{_shape(t.shape)} {_dtype(t.dtype)}")]
         if self.show_values:
             lines.append(_small(f"value {_summary(t.data)}", "#1f4e79"))
         if self.show_grads and t.grad is not None:
@@ -399,11 +412,11 @@ class _Drawing:
     def _module_label(self, module: str, members: list) -> str:
         ops = [t for t in members if t.grad_fn is not None]
         params = [t for t in members if t.grad_fn is None]
-        lines = [f"<B>{html.escape(module)}</B>", _small(f"{len(ops)} operations")]
+        lines = [f"<B>{html.escape(module)}</B>", _small(_count(len(ops), "operation"))]
         if params:
-            count = sum(p.size for p in params)
-            names = ", ".join(p.name.rpartition(".")[2] for p in params)
-            lines.append(_small(f"{len(params)} parameters ({count} values): {names}"))
+            names = ", ".join(p.name.partition(".")[2] for p in params)
+            values = _count(sum(p.size for p in params), "value")
+            lines.append(_small(f"{_count(len(params), 'parameter')} ({values}): {names}"))
         return _html(*lines)
 
     def digraph(self, legend: bool, rankdir: str) -> "graphviz.Digraph":
@@ -412,7 +425,7 @@ class _Drawing:
                       edge_attr=dict(arrowsize="0.6", fontname="Helvetica"))
         # Graphviz nests a cluster by adding it to its parent: fill the deepest first.
         scopes = sorted((s for s in self.scopes if self.cluster(s) == s),
-                        key=lambda s: -1 if s == "" else s.count("."), reverse=True)
+                        key=lambda s: (1 if s == "" else -s.count("."), s))
         bodies = {s: Graph(name=f"cluster:{s}") for s in scopes}
         for scope in scopes:
             body = bodies[scope]
@@ -425,15 +438,16 @@ class _Drawing:
         graph.body.extend(self.clusters[None])
         graph.body.extend(self.edges)
         if legend:
-            _add_legend(graph)
+            _add_legend(graph, with_modules=self.collapse)
         return graph
 
 
-def _add_legend(graph: "graphviz.Digraph") -> None:
+def _add_legend(graph: "graphviz.Digraph", with_modules: bool) -> None:
     """A small cluster with one sample node of each kind, in a column."""
     with graph.subgraph(name="cluster_legend") as box:
         box.attr(label="legend", style="rounded", color="#bbbbbb", fontcolor="#777777")
         kinds = ("input", "parameter", "intermediate", "output", "operation", "constant")
+        kinds += ("module",) if with_modules else ()
         for kind in kinds:
             box.node(f"legend_{kind}", kind, **{**_STYLES[kind], "fontsize": "9"})
         for a, b in zip(kinds, kinds[1:]):

@@ -1,0 +1,275 @@
+"""Graph rendering and the printable tape: structure from the DOT source, real rendering."""
+from __future__ import annotations
+
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+import autograd_lite as ag
+from autograd_lite import viz
+
+graphviz = pytest.importorskip("graphviz")
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
+                               reason="the Graphviz `dot` program is not installed")
+
+NODE = re.compile(r'^\s*"([^"]+)" \[label=(<.*>) (.*)\]$')
+EDGE = re.compile(r'^\s*"([^"]+)" -> "([^"]+)"')
+
+
+def parse(graph) -> tuple[dict[str, str], list[tuple[str, str]], dict[str, tuple]]:
+    """Nodes (id -> label), edges (tail, head) and each node's cluster labels, outermost first."""
+    nodes, edges, cluster_of, stack = {}, [], {}, []
+    for line in graph.source.splitlines():
+        if line.strip().startswith("subgraph"):
+            stack.append(None)
+        elif line.strip() == "}" and stack:
+            stack.pop()
+        elif stack and stack[-1] is None and (label := re.search(r"\blabel=(\S+)", line)):
+            stack[-1] = label.group(1).strip('"')
+        if edge := EDGE.match(line):
+            edges.append(edge.groups())
+        elif node := NODE.match(line):
+            nodes[node.group(1)] = node.group(2)
+            cluster_of[node.group(1)] = tuple(stack)
+    return nodes, edges, cluster_of
+
+
+def label_of(nodes: dict[str, str], text: str) -> str:
+    """The id of the only node whose label contains ``text``."""
+    found = [name for name, label in nodes.items() if text in label]
+    assert len(found) == 1, (text, found)
+    return found[0]
+
+
+def output_id(nodes: dict[str, str]) -> str:
+    """The newest recorded tensor's id (``v<n>`` with the largest n): the root."""
+    return max((n for n in nodes if re.fullmatch(r"v\d+", n)), key=lambda n: int(n[1:]))
+
+
+def small_graph():
+    a = ag.tensor([1.0, 2.0], requires_grad=True, name="a")
+    b = ag.tensor([3.0, 4.0], requires_grad=True, name="b")
+    return a, b, (a * b + b).sum()
+
+
+# ---- structure ---------------------------------------------------------------------------
+def test_known_graph_has_one_node_per_tensor_and_operation():
+    a, b, y = small_graph()
+    nodes, edges, _ = parse(ag.draw_graph(y, legend=False))
+    # tensors a, b, a*b, a*b+b, sum; operations multiply, add, sum
+    assert len(nodes) == 8
+    assert sorted(n for n in nodes if n.startswith("op")) == ["op0", "op1", "op2"]
+    assert len(edges) == 8  # a, b -> multiply -> v0; v0, b -> add -> v1; v1 -> sum -> v2
+
+
+def test_shared_subexpression_is_drawn_once_and_fans_out():
+    x = ag.tensor([0.5, -1.0], requires_grad=True, name="x")
+    h = ag.tanh(x)
+    h.name = "h"
+    y = (h * h + h).sum()
+    nodes, edges, _ = parse(ag.draw_graph(y, legend=False))
+    h_node = label_of(nodes, "<B>h</B>")
+    assert sum(tail == h_node for tail, _ in edges) == 3  # twice into multiply, once into add
+
+
+def test_edges_follow_data_flow():
+    a, b, y = small_graph()
+    nodes, edges, _ = parse(ag.draw_graph(y, legend=False))
+    a_node, out = label_of(nodes, "<B>a</B>"), output_id(nodes)
+    assert all(head != a_node for _, head in edges)  # nothing flows into an input
+    assert all(tail != out for tail, _ in edges)  # nothing flows out of the output
+    assert (a_node, "op0") in edges and ("op0", "v0") in edges  # operand -> op -> result
+
+
+def test_labels_name_shape_dtype_operation_options_and_constants():
+    x = ag.tensor(np.ones((4, 3), dtype=np.float32), requires_grad=True, name="x")
+    y = (x.sum(axis=0) * 2.5).mean()
+    nodes, edges, _ = parse(ag.draw_graph(y, legend=False))
+    assert "(4, 3) float32" in nodes[label_of(nodes, "<B>x</B>")]
+    assert label_of(nodes, "sum(axis=0)")
+    constant = label_of(nodes, "<2.5>")
+    assert constant.startswith("c") and any(tail == constant for tail, _ in edges)
+    assert "scalar float32" in nodes[output_id(nodes)]
+
+
+def test_node_kinds_have_distinct_styles():
+    data = ag.tensor([1.0, 2.0], name="data")
+    w = ag.tensor([0.5, 0.5], requires_grad=True, name="w")
+    y = (data * w).sum()
+    source = ag.draw_graph(y).source
+    styles = {kind: viz._STYLE_TEXT[kind] for kind in ("input", "parameter", "intermediate",
+                                                       "output", "operation")}
+    assert len(set(styles.values())) == len(styles)
+    nodes, _, _ = parse(ag.draw_graph(y, legend=False))
+    lines = {name: next(line for line in source.splitlines() if line.strip().startswith(f'"{name}"'))
+             for name in nodes}
+    assert styles["input"] in lines[label_of(nodes, "<B>data</B>")]
+    assert styles["parameter"] in lines[label_of(nodes, "<B>w</B>")]
+    assert styles["output"] in lines["v1"] and styles["intermediate"] in lines["v0"]
+    assert "cluster_legend" in source and "legend_parameter" in source
+
+
+def test_values_and_grads_appear_only_when_asked():
+    a, b, y = small_graph()
+    y.backward(retain_graph=True)
+    plain = ag.draw_graph(y).source
+    assert "value " not in plain and "grad " not in plain
+    values = ag.draw_graph(y, show_values=True, legend=False)
+    nodes, _, _ = parse(values)
+    assert "value [1, 2]" in nodes[label_of(nodes, "<B>a</B>")]
+    assert "value 18" in nodes["v2"]  # 1*3 + 2*4 + 3 + 4
+    assert "grad " not in values.source
+    grads, _, _ = parse(ag.draw_graph(y, show_grads=True, legend=False))
+    assert "grad [3, 4]" in grads[label_of(grads, "<B>a</B>")]
+    assert "grad [2, 3]" in grads[label_of(grads, "<B>b</B>")]
+    assert "value " not in "".join(grads.values())
+
+
+@pytest.mark.parametrize("values, text", [
+    (np.float64(np.log(2)), "0.6931"),
+    (np.array([1.0, -2.0, 3e-7]), "[1, -2, 3e-7]"),
+    (np.array([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]), "min 0  mean 2.5  max 5"),
+    (np.full(10, 0.25), "all 0.25"),
+    (np.array([1.0, np.nan, 3.0, np.inf, 5.0]), "min 1  mean 3  max 5  (2 non-finite)"),
+    (np.array([True, False, True]), "2 of 3 true"),
+    (np.array([1.5e10]), "1.5e10"),
+])
+def test_compact_number_summaries(values, text):
+    assert viz._summary(values) == text
+
+
+def test_module_scopes_become_nested_clusters_with_parameters_inside():
+    x = ag.tensor(np.ones((4, 2)), name="x")
+    w = ag.tensor(np.full((2, 3), 0.1), requires_grad=True, name="0.hidden.weight")
+    v = ag.tensor(np.full((3, 2), 0.1), requires_grad=True, name="1.weight")
+    with ag.name_scope(""):  # what the outermost nn.Module does
+        with ag.name_scope("0"):
+            with ag.name_scope("hidden"):
+                h = x @ w
+            h = ag.tanh(h)
+        with ag.name_scope("1"):
+            out = h @ v
+        out = ag.softmax(out)  # the outermost module's own operations: scope ""
+    loss = (out * out).mean()
+    graph = ag.draw_graph(loss, legend=False)
+    nodes, _, cluster_of = parse(graph)
+    assert cluster_of[label_of(nodes, "0.hidden.weight")] == ("model", "0", "0.hidden")
+    assert cluster_of["op0"] == ("model", "0", "0.hidden")  # x @ w
+    assert cluster_of[label_of(nodes, "tanh")] == ("model", "0")
+    assert cluster_of[label_of(nodes, "<B>1.weight")] == ("model", "1")
+    assert cluster_of[label_of(nodes, "logsumexp")] == ("model",)
+    assert cluster_of[label_of(nodes, "<B>x</B>")] == ()  # data is not part of the model
+    assert cluster_of[output_id(nodes)] == ()  # nor is the loss
+
+
+def test_collapse_modules_draws_each_top_level_module_as_one_node():
+    x = ag.tensor(np.ones((4, 2)), name="x")
+    w = ag.tensor(np.full((2, 3), 0.1), requires_grad=True, name="encoder.weight")
+    with ag.name_scope("encoder"):
+        h = ag.tanh(x @ w)
+    loss = h.sum()
+    nodes, edges, _ = parse(ag.draw_graph(loss, collapse_modules=True, legend=False))
+    module = label_of(nodes, "<B>encoder</B>")
+    assert "2 operations" in nodes[module] and "1 parameter (6 values): weight" in nodes[module]
+    assert not any("matmul" in label or "tanh" in label for label in nodes.values())
+    assert (label_of(nodes, "<B>x</B>"), module) in edges
+    assert (module, "v1") in edges and ("v1", "op2") in edges  # the module's output is shown
+
+
+def test_freed_graph_is_drawn_as_its_root_with_a_note():
+    _, _, y = small_graph()
+    y.backward()
+    nodes, edges, _ = parse(ag.draw_graph(y, legend=False))
+    assert len(nodes) == 3  # the root, its operation and the note
+    assert "retain_graph=True" in nodes[label_of(nodes, "freed")]
+    assert "retain_graph=True" in str(ag.tape(y))
+
+
+def test_a_leaf_is_drawn_as_one_output_node():
+    nodes, edges, _ = parse(ag.draw_graph(ag.tensor(3.0, name="t"), legend=False))
+    assert list(nodes) == ["x0"] and edges == []
+
+
+def test_drawing_changes_nothing():
+    a, b, y = small_graph()
+    inputs = y._inputs
+    ag.draw_graph(y, show_values=True, show_grads=True)
+    str(ag.tape(y))
+    assert y._inputs is inputs and a.grad is None
+    y.backward()
+    np.testing.assert_allclose(a.grad, [3.0, 4.0])
+
+
+@pytest.mark.parametrize("function", [ag.draw_graph, ag.tape])
+def test_non_tensor_root_is_a_clear_type_error(function):
+    with pytest.raises(TypeError, match="Tensor.*ndarray"):
+        function(np.ones(3))
+
+
+# ---- the tape ----------------------------------------------------------------------------
+def test_tape_lists_leaves_then_operations_in_execution_order():
+    a, b, y = small_graph()
+    entries = ag.tape(y)
+    assert isinstance(entries, list)
+    assert [e.op for e in entries] == ["parameter", "parameter", "multiply", "add", "sum"]
+    assert [e.index for e in entries] == [None, None, 0, 1, 2]
+    assert entries[3].inputs == ("v0", "b") and entries[-1].tensor is y
+    lines = str(entries).splitlines()
+    assert lines[0].split() == ["#", "id", "op", "inputs", "shape", "dtype", "module"]
+    assert lines[3].split() == ["0", "v0", "multiply", "a,", "b", "(2,)", "float64"]
+    assert repr(entries) == str(entries)
+
+
+def test_tape_shows_options_constants_and_scopes():
+    x = ag.tensor(np.ones((2, 3)), requires_grad=True)
+    with ag.name_scope("block"):
+        y = (x.sum(axis=1) / 3.0).reshape(1, 2)
+    last = str(ag.tape(y)).splitlines()
+    assert "sum(axis=1)" in last[2] and "block" in last[2]
+    assert "divide" in last[3] and "v0, 3" in last[3]
+    assert "reshape(shape=(1, 2))" in last[4] and "(1, 2)" in last[4]
+
+
+# ---- depth -------------------------------------------------------------------------------
+def test_a_100000_deep_chain_gives_a_tape_and_dot_source():
+    x = ag.tensor(1.0, requires_grad=True, name="x")
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    entries = ag.tape(y)
+    assert len(entries) == 100_001 and entries[-1].index == 99_999
+    assert len(str(entries).splitlines()) == 100_002
+    source = ag.draw_graph(y, legend=False).source
+    assert source.count(" -> ") == 300_000  # operand, constant, result per multiply
+
+
+# ---- rendering ---------------------------------------------------------------------------
+@needs_dot
+def test_svg_and_png_render_with_the_dot_program(tmp_path):
+    _, _, y = small_graph()
+    graph = ag.draw_graph(y, show_values=True)
+    svg = graph.pipe(format="svg")
+    assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg and b"multiply" in svg
+    paths = ag.render(y, tmp_path / "sub" / "graph", show_values=True)
+    assert [p.name for p in paths] == ["graph.svg", "graph.png"]
+    assert b"<svg" in paths[0].read_bytes()
+    assert paths[1].read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert not list((tmp_path / "sub").glob("graph")), "no stray DOT file"
+    rendered = graph.render(outfile=tmp_path / "r.svg", cleanup=True)
+    assert rendered.endswith("r.svg")
+
+
+def test_missing_dot_names_the_package_to_install(tmp_path, monkeypatch):
+    _, _, y = small_graph()
+    graph = ag.draw_graph(y)
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: no `dot` anywhere
+    assert "digraph" in graph.source  # building works without Graphviz
+    for attempt in (lambda: graph.pipe(format="svg"),
+                    lambda: graph.render(outfile=tmp_path / "g.png"),
+                    lambda: ag.render(y, tmp_path / "g")):
+        with pytest.raises(ag.GraphvizNotInstalled, match="apt-get install graphviz") as info:
+            attempt()
+        assert isinstance(info.value, graphviz.ExecutableNotFound)
+        assert "`graphviz`" in str(info.value)
