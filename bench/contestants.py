@@ -1,0 +1,465 @@
+"""The contestants: each turns a workload into a `Runner` (gradients + one training step).
+
+Every contestant starts from the same initial parameters and data (fresh copies), and
+writes the model the way its users do: PyTorch and autograd_lite's ``nn`` with layers,
+a loss object and an optimizer; the tape libraries with leaves, ``loss.backward()`` and a
+manual SGD update; HIPS ``autograd`` and ``ag.grad`` as a gradient function. A framework
+that is not installed raises `Skip` from `load`, and the run goes on without it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import math
+from types import SimpleNamespace
+from typing import Any, Callable
+
+import numpy as np
+
+from .workloads import MLP, Chain, chain_loss, mlp_loss
+
+
+class Skip(Exception):
+    """This contestant does not run this workload (or at all); the message says why."""
+
+
+@dataclasses.dataclass
+class Runner:
+    """A prepared workload: ``gradients()`` at the current parameters, without updating
+    them, in the order of ``MLP.initial_params`` (or ``[d loss / d x]`` for a chain), and
+    ``step()``, one timed training step."""
+
+    gradients: Callable[[], list[np.ndarray]]
+    step: Callable[[], None]
+
+
+class Contestant:
+    """Base: a name, the package whose version is reported, and one method per kind of
+    workload. ``traced_memory`` says whether tracemalloc sees its arrays (NumPy's do)."""
+
+    name = ""
+    distribution: str | None = None
+    traced_memory = True
+    missing: str | None = None  # why it cannot run at all, once `available` has said so
+
+    def load(self) -> None:
+        """Import the framework; raise `Skip` when it is missing."""
+
+    def available(self) -> bool:
+        try:
+            self.load()
+        except Skip as exc:
+            self.missing = str(exc)
+        return self.missing is None
+
+    def version(self) -> str:
+        return importlib.metadata.version(self.distribution) if self.distribution else "-"
+
+    def prepare(self, spec: MLP | Chain) -> Runner:
+        if self.missing:
+            raise Skip(self.missing)
+        if spec.kind == "mlp":
+            return self.mlp(spec, spec.initial_params(), spec.make_data())
+        return self.chain(spec, spec.initial_input())
+
+    def mlp(self, spec: MLP, params: list[np.ndarray], data: dict) -> Runner:
+        raise Skip("not applicable")
+
+    def chain(self, spec: Chain, x: np.ndarray) -> Runner:
+        raise Skip("not applicable")
+
+
+def _import(module: str, install: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise Skip(f"not installed ({install}): {exc}") from None
+
+
+def _sgd_in_place(params: list[np.ndarray], grads: list[np.ndarray], lr: float) -> None:
+    for p, g in zip(params, grads):
+        p -= lr * g
+
+
+# ---- the floor ----------------------------------------------------------------------
+class HandNumPy(Contestant):
+    """Hand-derived backpropagation with NumPy: the same BLAS calls, no tape."""
+
+    name = "NumPy (hand)"
+    distribution = "numpy"
+    _ACTIVATIONS = {  # name -> (function, derivative from the function's output)
+        "tanh": (np.tanh, lambda a: 1 - a * a),
+        "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda a: a * (1 - a)),
+        "relu": (lambda z: np.maximum(z, 0), lambda a: a > 0),
+    }
+
+    def mlp(self, spec, params, data):
+        X, y, rows, n = data["X"], data["y"], data["rows"], spec.batch
+        act, act_derivative = self._ACTIVATIONS[spec.activation]
+        sigmoid = self._ACTIVATIONS["sigmoid"][0]
+        last = len(params) // 2 - 1
+
+        def gradients():
+            inputs = [X]  # the input of each layer, kept for its weight gradient
+            for layer in range(last + 1):
+                z = inputs[-1] @ params[2 * layer] + params[2 * layer + 1]
+                if layer < last:
+                    inputs.append(act(z))
+            if spec.loss == "cross_entropy":
+                e = np.exp(z - z.max(axis=1, keepdims=True))
+                delta = e / e.sum(axis=1, keepdims=True)
+                delta[rows, y] -= 1
+                delta /= n
+            else:
+                a = sigmoid(z)
+                delta = (2 / n) * (a - y) * a * (1 - a)
+            grads = [None] * len(params)
+            for layer in range(last, -1, -1):
+                W = params[2 * layer]
+                grads[2 * layer] = inputs[layer].T @ delta
+                if spec.l2:
+                    grads[2 * layer] += (spec.l2 / n) * W
+                grads[2 * layer + 1] = delta.sum(axis=0)
+                if layer:
+                    delta = (delta @ W.T) * act_derivative(inputs[layer])
+            return grads
+
+        return Runner(gradients, lambda: _sgd_in_place(params, gradients(), spec.lr))
+
+    def chain(self, spec, x):
+        def gradients():
+            v = x
+            for i in range(spec.depth):
+                v = v * spec.MUL if i % 2 == 0 else v + spec.ADD
+            v.sum()
+            g = np.ones_like(x)
+            for i in range(spec.depth - 1, -1, -1):
+                if i % 2 == 0:
+                    g = g * spec.MUL
+            return [g]
+
+        return Runner(gradients, gradients)
+
+
+# ---- tape libraries used with leaves, loss.backward() and a manual update ---------------
+class TapeContestant(Contestant):
+    """Leaves that record, ``mlp_loss(...).backward()``, a manual SGD step. Subclasses say
+    how to make a leaf, read and clear its gradient, and update it; ``F`` is the namespace
+    `mlp_loss` needs."""
+
+    F: Any = None
+
+    def leaf(self, array: np.ndarray) -> Any: raise NotImplementedError
+    def grad(self, leaf: Any) -> np.ndarray: raise NotImplementedError
+    def clear(self, leaf: Any) -> None: raise NotImplementedError
+    def sgd(self, leaves: list, lr: float) -> None: raise NotImplementedError
+
+    def _runner(self, leaves: list, loss: Callable[[], Any], update: Callable[[], None]) -> Runner:
+        def backward():
+            for p in leaves:
+                self.clear(p)
+            loss().backward()
+
+        def gradients():
+            backward()
+            return [self.grad(p) for p in leaves]
+
+        def step():
+            backward()
+            update()
+
+        return Runner(gradients, step)
+
+    def mlp(self, spec, params, data):
+        leaves = [self.leaf(p) for p in params]
+        return self._runner(
+            leaves, lambda: mlp_loss(self.F, leaves, data["X"], data["y"], data["rows"], spec),
+            lambda: self.sgd(leaves, spec.lr))
+
+    def chain(self, spec, x):
+        leaf = self.leaf(x)
+        return self._runner([leaf], lambda: chain_loss(leaf, spec), lambda: None)
+
+
+class AutogradLiteTensor(TapeContestant):
+    """autograd_lite's core API: ``ag.Tensor`` leaves, ``ag`` functions, ``no_grad`` update."""
+
+    name = "autograd_lite Tensor"
+    distribution = None
+
+    def load(self):
+        self.ag = ag = _import("autograd_lite", "pip install -e .")
+        self.F = SimpleNamespace(tanh=ag.tanh, sigmoid=ag.sigmoid, relu=ag.relu,
+                                 log_softmax=ag.log_softmax)
+
+    def version(self):
+        return _autograd_lite_version()
+
+    def leaf(self, array): return self.ag.Tensor(array, requires_grad=True)
+    def grad(self, leaf): return leaf.grad.copy()
+    def clear(self, leaf): leaf.grad = None
+
+    def sgd(self, leaves, lr):
+        with self.ag.no_grad():
+            for p in leaves:
+                p -= lr * p.grad
+
+
+class MyGrad(TapeContestant):
+    """MyGrad: ``mygrad.Tensor`` leaves, its ``nnet`` activations, update through ``.data``."""
+
+    name = "MyGrad"
+    distribution = "mygrad"
+
+    def load(self):
+        self.mg = mg = _import("mygrad", "pip install mygrad")
+        act = mg.nnet.activations
+        self.F = SimpleNamespace(tanh=mg.tanh, sigmoid=act.sigmoid, relu=act.relu,
+                                 log_softmax=lambda x: act.logsoftmax(x, axis=-1))
+
+    def leaf(self, array): return self.mg.tensor(array)
+    def grad(self, leaf): return np.array(leaf.grad)
+    def clear(self, leaf): leaf.null_grad()
+
+    def sgd(self, leaves, lr):
+        for p in leaves:
+            p.data -= lr * p.grad
+
+
+class Micrograd(TapeContestant):
+    """Karpathy's scalar engine. Its PyPI release has only + * ** relu, so exp, log and
+    tanh are added in its own style (a closure per node); arrays are NumPy object arrays of
+    `Value`s, so the same `mlp_loss` runs on it. Only small workloads: it is scalar."""
+
+    name = "micrograd"
+    distribution = "micrograd"
+    MAX_SCALAR_MULTIPLIES = 10_000  # per step; W1 has 2,400, W3 already 201,600
+
+    def load(self):
+        self.Value = Value = _import("micrograd.engine", "pip install micrograd").Value
+
+        def unary(x, value, derivative, op):
+            out = Value(value, (x,), op)
+
+            def _backward():
+                x.grad += derivative * out.grad
+            out._backward = _backward
+            return out
+
+        def exp(x):
+            e = math.exp(x.data)
+            return unary(x, e, e, "exp")
+
+        def tanh(x):
+            t = math.tanh(x.data)
+            return unary(x, t, 1 - t * t, "tanh")
+
+        def log(x):
+            return unary(x, math.log(x.data), 1 / x.data, "log")
+
+        each = lambda f: np.frompyfunc(f, 1, 1)  # noqa: E731  (elementwise over Values)
+
+        def log_softmax(z):
+            # Shift by the largest value (a constant: it cancels in the gradient).
+            shift = max(v.data for v in z.flat)
+            shifted = z - shift
+            return shifted - each(log)(each(exp)(shifted).sum(axis=1, keepdims=True))
+
+        self.F = SimpleNamespace(tanh=each(tanh), relu=each(Value.relu), log_softmax=log_softmax,
+                                 sigmoid=each(lambda x: 1 / (1 + exp(-x))))
+
+    def leaf(self, array):
+        values = np.empty(array.shape, dtype=object)
+        values.flat = [self.Value(v) for v in array.ravel().tolist()]  # Python floats, as its users
+        return values
+
+    def grad(self, leaf): return np.vectorize(lambda v: v.grad, otypes=[float])(leaf)
+
+    def clear(self, leaf):
+        for v in leaf.flat:
+            v.grad = 0
+
+    def sgd(self, leaves, lr):
+        for p in leaves:
+            for v in p.flat:
+                v.data -= lr * v.grad
+
+    def mlp(self, spec, params, data):
+        multiplies = spec.batch * sum(fan_in * fan_out for fan_in, fan_out in spec.layers)
+        if multiplies > self.MAX_SCALAR_MULTIPLIES:
+            raise Skip(f"scalar engine: {multiplies:,} scalar multiplies per step")
+        return super().mlp(spec, params, data)
+
+
+# ---- functional gradients -------------------------------------------------------------
+class Functional(Contestant):
+    """``grad(loss)(*params)`` with NumPy arrays in and out; the update is plain NumPy."""
+
+    def grad_function(self, fun: Callable, argnum) -> Callable: raise NotImplementedError
+
+    def mlp(self, spec, params, data):
+        grad = self.grad_function(
+            lambda *ps: mlp_loss(self.F, ps, data["X"], data["y"], data["rows"], spec),
+            tuple(range(len(params))))
+
+        def gradients():
+            return list(grad(*params))
+
+        return Runner(gradients, lambda: _sgd_in_place(params, gradients(), spec.lr))
+
+    def chain(self, spec, x):
+        grad = self.grad_function(lambda v: chain_loss(v, spec), 0)
+        return Runner(lambda: [grad(x)], lambda: grad(x))
+
+
+class AutogradLiteGrad(Functional):
+    name = "autograd_lite grad"
+
+    def load(self):
+        self.ag = ag = _import("autograd_lite", "pip install -e .")
+        self.F = SimpleNamespace(tanh=ag.tanh, sigmoid=ag.sigmoid, relu=ag.relu,
+                                 log_softmax=ag.log_softmax)
+
+    def version(self):
+        return _autograd_lite_version()
+
+    def grad_function(self, fun, argnum):
+        return self.ag.grad(fun, argnum=argnum)
+
+
+class HipsAutograd(Functional):
+    """HIPS autograd, the loss written with ``autograd.numpy`` as its users do."""
+
+    name = "HIPS autograd"
+    distribution = "autograd"
+
+    def load(self):
+        self.autograd = _import("autograd", "pip install autograd")
+        anp = _import("autograd.numpy", "pip install autograd")
+        logsumexp = _import("autograd.scipy.special", "pip install autograd scipy").logsumexp
+        self.F = SimpleNamespace(tanh=anp.tanh, sigmoid=lambda x: 1 / (1 + anp.exp(-x)),
+                                 relu=lambda x: anp.maximum(x, 0),
+                                 log_softmax=lambda x: x - logsumexp(x, axis=-1, keepdims=True))
+
+    def grad_function(self, fun, argnum):
+        return self.autograd.grad(fun, argnum)
+
+
+# ---- module style: layers, a loss object, an optimizer -----------------------------------
+def _module_runner(spec: MLP, linears: list, forward: Callable, criterion: Callable,
+                   sigmoid: Callable, optimizer: Any, X: Any, target: Any,
+                   grads_of: Callable[[Any], list[np.ndarray]]) -> Runner:
+    """The training step a PyTorch user writes, shared by PyTorch and autograd_lite's nn."""
+    n = spec.batch
+
+    def backward():
+        optimizer.zero_grad()
+        out = forward(X)
+        loss = criterion(out if spec.loss == "cross_entropy" else sigmoid(out), target)
+        if spec.l2:
+            loss = loss + spec.l2 / (2 * n) * sum((lin.weight * lin.weight).sum() for lin in linears)
+        loss.backward()
+
+    def gradients():
+        backward()
+        return [g for lin in linears for g in grads_of(lin)]
+
+    def step():
+        backward()
+        optimizer.step()
+
+    return Runner(gradients, step)
+
+
+class AutogradLiteNN(Contestant):
+    """autograd_lite as a user writes it: nn.Linear layers, an nn loss, nn.optim.SGD."""
+
+    name = "autograd_lite nn"
+
+    def load(self):
+        self.ag = _import("autograd_lite", "pip install -e .")
+        self.nn = nn = _import("nn", "pip install -e .")
+        try:
+            nn.Linear, nn.Sequential, nn.CrossEntropyLoss, nn.MSELoss, nn.optim.SGD
+        except AttributeError as exc:
+            raise Skip(f"nn is not complete yet ({exc})") from None
+
+    def version(self):
+        return _autograd_lite_version()
+
+    def mlp(self, spec, params, data):
+        nn = self.nn
+        linears, modules = [], []
+        for layer, (fan_in, fan_out) in enumerate(spec.layers):
+            linear = nn.Linear(fan_in, fan_out)
+            linear.weight.data = params[2 * layer]
+            linear.bias.data = params[2 * layer + 1]
+            linears.append(linear)
+            modules += [linear, {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU}[spec.activation]()]
+        model = nn.Sequential(*modules[:-1])
+        criterion = nn.CrossEntropyLoss() if spec.loss == "cross_entropy" else nn.MSELoss()
+        return _module_runner(spec, linears, model, criterion, self.ag.sigmoid,
+                              nn.optim.SGD(model.parameters(), lr=spec.lr), data["X"], data["y"],
+                              lambda lin: [lin.weight.grad.copy(), lin.bias.grad.copy()])
+
+    def chain(self, spec, x):
+        raise Skip("no layers in a chain: see autograd_lite Tensor")
+
+
+class PyTorch(TapeContestant):
+    """PyTorch CPU eager: torch.nn layers and loss, torch.optim.SGD; the chain on a leaf."""
+
+    name = "PyTorch"
+    distribution = "torch"
+    traced_memory = False  # torch's allocator is invisible to tracemalloc
+
+    def load(self):
+        self.torch = _import("torch", "pip install torch==2.13.0")
+
+    def leaf(self, array): return self.torch.from_numpy(array).requires_grad_()
+    def grad(self, leaf): return leaf.grad.numpy().copy()
+    def clear(self, leaf): leaf.grad = None
+
+    def mlp(self, spec, params, data):
+        torch = self.torch
+        dtype = getattr(torch, spec.dtype)
+        linears, modules = [], []
+        for layer, (fan_in, fan_out) in enumerate(spec.layers):
+            linear = torch.nn.Linear(fan_in, fan_out, dtype=dtype)
+            with torch.no_grad():  # torch keeps weight as (out, in): the transpose of ours
+                linear.weight.copy_(torch.from_numpy(params[2 * layer].T))
+                linear.bias.copy_(torch.from_numpy(params[2 * layer + 1]))
+            linears.append(linear)
+            modules += [linear, {"tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid,
+                                 "relu": torch.nn.ReLU}[spec.activation]()]
+        model = torch.nn.Sequential(*modules[:-1])
+        criterion = torch.nn.CrossEntropyLoss() if spec.loss == "cross_entropy" else torch.nn.MSELoss()
+        return _module_runner(spec, linears, model, criterion, torch.sigmoid,
+                              torch.optim.SGD(model.parameters(), lr=spec.lr),
+                              torch.from_numpy(data["X"]), torch.from_numpy(data["y"]),
+                              lambda lin: [lin.weight.grad.T.numpy().copy(),
+                                           lin.bias.grad.numpy().copy()])
+
+
+def _autograd_lite_version() -> str:
+    """Its version and the commit benchmarked (the code changes under us)."""
+    import subprocess
+    from pathlib import Path
+
+    import autograd_lite
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, cwd=Path(autograd_lite.__file__).parent,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "autograd_lite", "nn"],
+                               capture_output=True, text=True,
+                               cwd=Path(autograd_lite.__file__).parent.parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return autograd_lite.__version__
+    return f"{autograd_lite.__version__} (commit {commit}{', with uncommitted changes' if dirty else ''})"
+
+
+def all_contestants() -> list[Contestant]:
+    """NumPy first (the reference for the gradient check), then the rest in table order."""
+    return [HandNumPy(), AutogradLiteNN(), AutogradLiteTensor(), AutogradLiteGrad(), PyTorch(),
+            HipsAutograd(), MyGrad(), Micrograd()]

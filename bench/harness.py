@@ -1,0 +1,152 @@
+"""Check, then time: gradient check against the hand-written NumPy gradients, timing in
+alternating rounds, peak memory of a step, and thread pinning.
+
+Timing: every contestant that passed its check runs a *block* of steps (sized so that a
+block takes about ``block_seconds``) once per round; the order of the contestants rotates
+from round to round, so slow drift of the machine (another process, CPU frequency) falls
+on every contestant alike. The reported time is the median over rounds of the time per
+step.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import gc
+import statistics
+import sys
+import time
+import tracemalloc
+from typing import Iterator
+
+import numpy as np
+import threadpoolctl
+
+from .contestants import Contestant, Runner, Skip
+from .workloads import MLP, Chain
+
+# Agreement demanded with the hand-written NumPy gradients (relative to the largest entry).
+TOLERANCE = {"float64": 1e-10, "float32": 1e-4}
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What happened to one contestant on one workload."""
+
+    contestant: str
+    status: str  # "ok", "skipped", "failed" (raised) or "wrong" (gradient check failed)
+    detail: str = ""
+    grad_error: float | None = None  # worst relative error against NumPy's gradients
+    grad_dtype: str | None = None
+    times: list[float] = dataclasses.field(default_factory=list)  # seconds per step, per round
+    peak_bytes: int | None = None  # tracemalloc peak during one step
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.times) if self.times else None
+
+    @property
+    def spread(self) -> float | None:
+        """Interquartile range relative to the median (how noisy the rounds were)."""
+        if len(self.times) < 4:
+            return None
+        q1, _, q3 = statistics.quantiles(self.times, n=4)
+        return (q3 - q1) / self.median
+
+
+def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    """max |actual - expected| / max |expected|; inf for a wrong shape."""
+    actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape:
+        return float("inf")
+    scale = max(float(np.max(np.abs(expected), initial=0.0)), 1e-300)
+    return float(np.max(np.abs(actual - expected), initial=0.0) / scale)
+
+
+@contextlib.contextmanager
+def threads(n: int) -> Iterator[None]:
+    """BLAS (through threadpoolctl) and PyTorch's intra-op pool limited to ``n`` threads."""
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch else None
+    with threadpoolctl.threadpool_limits(n):
+        if torch:
+            torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            if torch:
+                torch.set_num_threads(before)
+
+
+def _time_block(runner: Runner, steps: int) -> float:
+    start = time.perf_counter()
+    for _ in range(steps):
+        runner.step()
+    return (time.perf_counter() - start) / steps
+
+
+def peak_step_memory(runner: Runner) -> int:
+    """Bytes allocated and alive at the worst moment of one step, counting only what the
+    step itself allocates (parameters and anything kept from an earlier step are not
+    counted; new gradient arrays, saved activations and temporaries are)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        runner.step()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def run_workload(spec: MLP | Chain, contestants: list[Contestant], rounds: int,
+                 block_seconds: float, measure_memory: bool = True,
+                 log=print) -> list[Outcome]:
+    """Check every contestant's gradients against the first one's (hand-written NumPy),
+    then time those that agree, in alternating rounds."""
+    rounds = min(rounds, spec.rounds or rounds)
+    outcomes, runners, blocks, reference = [], {}, {}, None
+    tolerance = TOLERANCE[spec.dtype]
+    for contestant in contestants:
+        outcome = Outcome(contestant.name, "ok")
+        outcomes.append(outcome)
+        try:
+            runner = contestant.prepare(spec)
+            grads = runner.gradients()
+            reference = reference or grads
+            error = max(relative_error(g, r) for g, r in zip(grads, reference, strict=True))
+            outcome.grad_error = error
+            outcome.grad_dtype = ",".join(sorted({str(np.asarray(g).dtype) for g in grads}))
+            if not error <= tolerance:
+                outcome.status, outcome.detail = "wrong", f"gradient off by {error:.3g} (relative)"
+                continue
+            # One untimed step warms caches and sizes the block.
+            blocks[contestant.name] = max(1, round(block_seconds / _time_block(runner, 1)))
+            runners[contestant.name] = runner
+        except Skip as exc:
+            outcome.status, outcome.detail = "skipped", str(exc)
+        except (Exception, RecursionError) as exc:  # noqa: BLE001 - a contestant may fail in any way
+            outcome.status, outcome.detail = "failed", f"{type(exc).__name__}: {str(exc)[:120]}"
+        finally:
+            gc.collect()
+        log(f"  {spec.name} {contestant.name}: {outcome.status} {outcome.detail}".rstrip())
+
+    by_name = {o.contestant: o for o in outcomes}
+    names = list(runners)
+    for r in range(rounds):
+        if not names:
+            break
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            gc.collect()  # garbage of the previous contestant is not charged to this one
+            try:
+                by_name[name].times.append(_time_block(runners[name], blocks[name]))
+            except (Exception, RecursionError) as exc:  # noqa: BLE001
+                by_name[name].status = "failed"
+                by_name[name].detail = f"while timing: {type(exc).__name__}: {exc}"[:160]
+                names.remove(name)
+
+    if measure_memory and getattr(spec, "measure_memory", False):
+        for contestant in contestants:
+            if contestant.name in runners and contestant.traced_memory:
+                by_name[contestant.name].peak_bytes = peak_step_memory(runners[contestant.name])
+    runners.clear()
+    gc.collect()
+    return outcomes
