@@ -1,0 +1,29 @@
+"""The five "neural network from scratch" tutorials, rebuilt with autograd_lite and nn.
+
+Each module holds one tutorial: its data set made as the tutorial makes it, its
+hand-derived gradient formulas transcribed as written (`tutorial_gradients`) and
+corrected (`corrected_gradients`), its own training procedure in NumPy where its printed
+numbers are reproduced, the rebuilt model (`nn`), and `run(out_dir, quick)` which trains,
+checks and plots. `python -m examples` runs them all and writes the report.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+# In the order of the tutorials' file numbers (000 to 004).
+EXAMPLE_NAMES: tuple[str, ...] = (
+    "sigmoid_toy_classifier",
+    "shallow_regression",
+    "polynomial_classifier",
+    "autoencoder_838",
+    "moons_tanh_softmax",
+)
+
+
+def load_example(name: str) -> ModuleType:
+    """The example module called `name` (one of EXAMPLE_NAMES)."""
+    if name not in EXAMPLE_NAMES:
+        raise ValueError(f"unknown example {name!r}; choose from {', '.join(EXAMPLE_NAMES)}")
+    return importlib.import_module(f"examples.{name}")

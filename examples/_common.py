@@ -199,22 +199,23 @@ class FormulaFinding:
             result["relative_difference"] = "wrong shape"
         return result
 
-    def sentence(self) -> str:
-        """The finding in plain words, for the printed output and report.md."""
-        if self.verdict == "correct":
-            return f"{self.formula}: correct ({self.tutorial}); {self.explanation}"
+    def measured(self) -> str:
+        """The size of the disagreement in words: relative difference and exact factor if any."""
         if np.isnan(self.relative_difference):
-            difference = "no number can be measured"
-        elif np.isinf(self.relative_difference):
-            difference = "a result of the wrong shape"
-        else:
-            difference = f"relative difference {self.relative_difference:.4g}"
-            if self.factor is not None:
-                difference += f", exactly {self.factor:.6g} times the correct value"
-        return (
-            f"{self.formula} is {self.verdict}: the tutorial computes {self.tutorial}, "
-            f"the correct gradient is {self.correct} ({difference}). {self.explanation}"
-        )
+            return "not measurable"
+        if np.isinf(self.relative_difference):
+            return "wrong shape"
+        text = f"relative difference {self.relative_difference:.4g}"
+        if self.factor is not None and self.verdict != "correct":
+            text += f" (exactly {self.factor:.6g} x the correct value)"
+        return text
+
+    def sentence(self) -> str:
+        """The finding in plain words (without the explanation)."""
+        if self.verdict == "correct":
+            return f"{self.formula}: correct ({self.tutorial}; {self.measured()})"
+        return (f"{self.formula}: {self.verdict}. The tutorial computes {self.tutorial}; the correct "
+                f"gradient is {self.correct}; {self.measured()}.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -265,15 +266,26 @@ class ExampleResult:
     accuracy: float | None
     gradcheck_max_rel_error: float
     findings: list[FormulaFinding]
+    accuracy_on: str = "train"  # which data `accuracy` was measured on ("train" or "test")
+    headline: str = ""  # one line of the most telling numbers, for the summary table
     images: list[str] = dataclasses.field(default_factory=list)
     metrics: dict[str, Any] = dataclasses.field(default_factory=dict)
     notes: list[str] = dataclasses.field(default_factory=list)
+    printout: list[str] = dataclasses.field(default_factory=list)  # lines the tutorial itself prints
     seconds: float = 0.0
 
     def formula_verdicts(self) -> str:
-        """Short verdict for the table, e.g. "3 wrong / 7 checked"."""
-        wrong = sum(finding.verdict not in ("correct",) for finding in self.findings)
-        return f"{wrong} flagged / {len(self.findings)} checked" if self.findings else "none (no formulas)"
+        """Short verdict for the table, e.g. "3 correct, 1 wrong"."""
+        if not self.findings:
+            return "no hand-derived formulas"
+        counts: dict[str, int] = {}
+        for finding in self.findings:
+            counts[finding.verdict] = counts.get(finding.verdict, 0) + 1
+        return ", ".join(f"{count} {verdict}" for verdict, count in counts.items())
+
+    def explanations(self) -> list[str]:
+        """The findings' explanations, each once, in order of first appearance."""
+        return list(dict.fromkeys(finding.explanation for finding in self.findings if finding.verdict != "correct"))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -283,12 +295,15 @@ class ExampleResult:
             "model": self.model,
             "final_loss": self.final_loss,
             "accuracy": self.accuracy,
+            "accuracy_on": self.accuracy_on,
+            "headline": self.headline,
             "gradcheck_max_rel_error": self.gradcheck_max_rel_error,
             "formula_verdicts": self.formula_verdicts(),
             "findings": [finding.as_dict() for finding in self.findings],
             "images": list(self.images),
             "metrics": _jsonable(self.metrics),
             "notes": list(self.notes),
+            "printout": list(self.printout),
             "seconds": self.seconds,
         }
 
@@ -418,6 +433,149 @@ def plot_decision_boundaries(
     return path
 
 
+def plot_predictions(path: Path, panels: Sequence[tuple[str, np.ndarray, np.ndarray]], xlabel: str = "true y",
+                     ylabel: str = "predicted y") -> Path:
+    """Write a row of predicted-vs-true scatter plots (one per (title, true, predicted)) to a PNG."""
+    plt = _pyplot()
+    figure, axes_row = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False)
+    for axes, (title, true, predicted) in zip(axes_row[0], panels):
+        true, predicted = np.ravel(true), np.ravel(predicted)
+        axes.scatter(true, predicted, s=4, alpha=0.4)
+        low, high = float(min(true.min(), predicted.min())), float(max(true.max(), predicted.max()))
+        axes.plot([low, high], [low, high], color="k", linewidth=0.8)
+        axes.set_title(title, fontsize=9)
+        axes.set_xlabel(xlabel)
+        axes.set_ylabel(ylabel)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
 def accuracy(predicted: np.ndarray, target: np.ndarray) -> float:
     """Fraction of equal entries (both flattened)."""
     return float(np.mean(np.asarray(predicted).ravel() == np.asarray(target).ravel()))
+
+
+# --------------------------------------------------------------------------------------
+# Training and the rebuilt models (autograd_lite + nn, public API only)
+# --------------------------------------------------------------------------------------
+
+
+def run_steps(step: Callable[[], float], steps: int, description: str, show_progress: bool = True,
+              report_every: int = 100) -> list[float]:
+    """Call `step()` (one optimisation step, returning its loss as a float) `steps` times.
+
+    Returns the losses in order. The progress bar shows the latest loss.
+    """
+    losses: list[float] = []
+    bar = progress(range(steps), description, total=steps, enabled=show_progress)
+    for index in bar:
+        losses.append(step())
+        if show_progress and index % report_every == 0:
+            bar.set_postfix(loss=f"{losses[-1]:.6g}", refresh=False)
+    return losses
+
+
+def gradient_descent_step(model: Any, optimizer: Any, compute_loss: Callable[[], Any]) -> Callable[[], float]:
+    """A `run_steps` step: zero the gradients, loss = compute_loss(), backward, optimizer.step().
+
+    The returned loss is that of the parameters before the update.
+    """
+
+    def step() -> float:
+        optimizer.zero_grad()
+        loss = compute_loss()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+def named_gradients(model: Any, compute_loss: Callable[[], Any]) -> ParamDict:
+    """Backward of `compute_loss()` from zeroed gradients; {dotted parameter name: gradient copy}."""
+    model.zero_grad()
+    compute_loss().backward()
+    return {name: np.array(parameter.grad, copy=True) for name, parameter in model.named_parameters()}
+
+
+@dataclasses.dataclass(frozen=True)
+class ParamLayout:
+    """Where each of a tutorial's parameters lives in the rebuilt `nn` model.
+
+    `names` maps a tutorial name ("W1") to the model's dotted name ("0.weight").
+    Tutorial weights in the column layout (Z = W X) are `transposed` relative to
+    nn.Linear's (in, out) weight; tutorial biases shaped (1, h) or (h, 1) are the
+    model's (h,).
+    """
+
+    names: Mapping[str, str]
+    transposed: frozenset = frozenset()
+
+    def to_model(self, params: Mapping[str, np.ndarray]) -> ParamDict:
+        """Tutorial-layout params -> a state dict for `model.load_state_dict` (float64 copies)."""
+        state = {}
+        for name, dotted in self.names.items():
+            value = np.array(params[name], dtype=np.float64, copy=True)
+            value = value.T if name in self.transposed else value
+            state[dotted] = value.reshape(-1) if dotted.endswith("bias") else value
+        return state
+
+    def from_model(self, state: Mapping[str, np.ndarray], like: Mapping[str, np.ndarray]) -> ParamDict:
+        """Model-layout arrays (a state dict or gradients) -> the tutorial's names and shapes (`like`)."""
+        result = {}
+        for name, dotted in self.names.items():
+            value = np.asarray(state[dotted])
+            value = value.T if name in self.transposed else value
+            result[name] = value.reshape(np.shape(like[name]))
+        return result
+
+    def load(self, model: Any, params: Mapping[str, np.ndarray]) -> Any:
+        """Put tutorial-layout `params` into `model`; returns the model."""
+        model.load_state_dict(self.to_model(params))
+        return model
+
+    def gradients(self, model: Any, params: Mapping[str, np.ndarray], compute_loss: Callable[[Any], Any]) -> ParamDict:
+        """Autodiff gradient of `compute_loss(model)` at `params`, in the tutorial's layout."""
+        self.load(model, params)
+        return self.from_model(named_gradients(model, lambda: compute_loss(model)), like=params)
+
+
+def predict_argmax(model: Any, X: np.ndarray) -> np.ndarray:
+    """Class with the largest output of `model` for each row of X, without recording: (n,) ints."""
+    import autograd_lite as ag
+
+    with ag.no_grad():
+        return np.argmax(np.asarray(model(X).numpy()), axis=1)
+
+
+# ----------------------------------------------------------------------------------
+# HOOK for the graph-rendering issue: `ag.draw_graph` comes from another engineer.
+# Every example calls `render_graph(loss_tensor, out_dir, stem)` on the loss of its
+# rebuilt model; once `ag.draw_graph` exists this writes <stem>.svg and <stem>.png and
+# the files appear in report.md. Until then it writes nothing and says why.
+# ----------------------------------------------------------------------------------
+
+
+def render_graph(root: Any, out_dir: Path, stem: str) -> tuple[list[str], str | None]:
+    """Draw the graph that produced `root` with `ag.draw_graph` to <stem>.svg and <stem>.png.
+
+    Returns (file names written, a note when nothing could be drawn).
+    """
+    import autograd_lite as ag
+
+    draw_graph = getattr(ag, "draw_graph", None)
+    if draw_graph is None:
+        return [], "graph rendering skipped: autograd_lite has no draw_graph yet"
+    try:
+        graph = draw_graph(root)
+        written = []
+        for file_format in ("svg", "png"):
+            path = out_dir / f"{stem}.{file_format}"
+            path.write_bytes(graph.pipe(format=file_format))
+            written.append(path.name)
+        return written, None
+    except Exception as error:  # the Graphviz `dot` program missing, or a rendering bug
+        return [], f"graph rendering failed: {type(error).__name__}: {error}"

@@ -31,12 +31,27 @@ backpropagation (`minibatch_gradients`).
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import ModuleType
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from examples._common import FormulaFinding, FormulaSpec, ParamDict, judge_formulas, parameter_variants, progress
+import autograd_lite as ag
+import nn
+from examples._common import (
+    ExampleResult,
+    FormulaFinding,
+    FormulaSpec,
+    ParamDict,
+    ParamLayout,
+    judge_formulas,
+    max_relative_error,
+    parameter_variants,
+    plot_loss_curves,
+    progress,
+    render_graph,
+)
 
 NAME = "autoencoder_838"
 TUTORIAL = "003: 8-3-8 sigmoid autoencoder, online backpropagation until distance <= 0.002"
@@ -237,3 +252,182 @@ def gradient_check_cases(count: int = 3) -> list[tuple[ParamDict, tuple]]:
     X = make_data()
     return [(params, (X[index % len(X)], X[index % len(X)]))
             for index, params in enumerate(parameter_variants(initial_params(), count))]
+
+
+def train_minibatch_numpy(params: ParamDict, X: np.ndarray, batch_size: int, learning_rate: float,
+                          activations: Sequence[str], max_epochs: int, seed: int = 0,
+                          show_progress: bool = False) -> tuple[ParamDict, list[float]]:
+    """The minibatch exercise in NumPy: shuffled minibatches, step -lr * `minibatch_gradients`.
+
+    Stops when the epoch's error E over all eight inputs, measured after the epoch, is at
+    most FINAL_ERROR. Updates `params` in place; returns them and E per epoch.
+    """
+    rng = np.random.default_rng(seed)
+    errors = []
+    for _ in progress(range(max_epochs), "003 NumPy minibatch epochs", enabled=show_progress):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), batch_size):
+            batch = X[order[start:start + batch_size]]
+            gradients = minibatch_gradients(params, batch, batch, activations)
+            for name in params:
+                params[name] -= learning_rate * gradients[name]
+        errors.append(float(stated_loss(params, X, X, activations)))
+        if errors[-1] <= FINAL_ERROR:
+            break
+    return params, errors
+
+
+# --------------------------------------------------------------------------------------
+# The rebuild: autograd_lite + nn
+# --------------------------------------------------------------------------------------
+
+LAYOUT = ParamLayout({"w0": "0.weight", "b0": "0.bias", "w1": "2.weight", "b1": "2.bias"})
+ACTIVATION_MODULES = {"sigmoid": lambda: nn.Sigmoid(), "tanh": lambda: nn.Tanh(), "relu": lambda: nn.ReLU()}
+
+
+def build_model(params: ParamDict | None = None, activations: Sequence[str] = ("sigmoid", "sigmoid")
+                ) -> "nn.Sequential":
+    """Linear(8, 3) -> act0 -> Linear(3, 8) -> act1, holding `params` (default: the initial ones)."""
+    model = nn.Sequential(nn.Linear(8, 3), ACTIVATION_MODULES[activations[0]](),
+                          nn.Linear(3, 8), ACTIVATION_MODULES[activations[1]]())
+    return LAYOUT.load(model, initial_params() if params is None else params)
+
+
+def model_loss(model: "nn.Sequential", X: np.ndarray, Y: np.ndarray):
+    """The stated error with nn: E = sum (Y - output)^2 (MSELoss with reduction "sum")."""
+    return nn.MSELoss(reduction="sum")(model(X), Y)
+
+
+def model_gradients(params: ParamDict, X: np.ndarray, Y: np.ndarray,
+                    activations: Sequence[str] = ("sigmoid", "sigmoid")) -> ParamDict:
+    """Autodiff gradient of E through the nn model, in the tutorial's layout; X, Y (8,) or (batch, 8)."""
+    X2, Y2 = np.atleast_2d(X), np.atleast_2d(Y)
+    return LAYOUT.gradients(build_model(activations=activations), params, lambda model: model_loss(model, X2, Y2))
+
+
+def train_rebuild_online(X: np.ndarray, epochs: int, show_progress: bool = True) -> tuple["nn.Sequential", list[float]]:
+    """The tutorial's online procedure on the rebuild: per-sample SGD on E, in order.
+
+    The tutorial's step is mu * (-1/2) dE, so the same trajectory needs lr = mu / 2.
+    Returns the model and each epoch's distance (errors before each sample's update).
+    """
+    model = build_model()
+    optimizer = nn.optim.SGD(model.parameters(), lr=LEARNING_RATE / 2)
+    distances = []
+    for _ in progress(range(epochs), "003 rebuild online epochs", enabled=show_progress):
+        distance = 0.0
+        for x in X:
+            optimizer.zero_grad()
+            loss = model_loss(model, x[None, :], x[None, :])
+            loss.backward()
+            optimizer.step()
+            distance += loss.item()
+        distances.append(distance)
+    return model, distances
+
+
+def train_rebuild_minibatch(X: np.ndarray, activations: Sequence[str], batch_size: int, max_epochs: int,
+                            seed: int = 0, show_progress: bool = True) -> tuple["nn.Sequential", list[float]]:
+    """The exercises on the rebuild: per-layer activations, shuffled minibatches, Adam (lr 0.05).
+
+    Stops once E over all inputs (after an epoch) is at most FINAL_ERROR. Returns the model
+    and E per epoch.
+    """
+    model = build_model(activations=activations)
+    optimizer = nn.optim.Adam(model.parameters(), lr=0.05)
+    rng = np.random.default_rng(seed)
+    errors = []
+    for _ in progress(range(max_epochs), f"003 rebuild minibatch {'/'.join(activations)}", enabled=show_progress):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), batch_size):
+            batch = X[order[start:start + batch_size]]
+            optimizer.zero_grad()
+            model_loss(model, batch, batch).backward()
+            optimizer.step()
+        with ag.no_grad():
+            errors.append(model_loss(model, X, X).item())
+        if errors[-1] <= FINAL_ERROR:
+            break
+    return model, errors
+
+
+def _code_lines(codes: np.ndarray) -> list[str]:
+    return [f"input {index}: hidden code {np.array2string(code, precision=2, suppress_small=True)}"
+            for index, code in enumerate(codes)]
+
+
+def run(out_dir: Path, quick: bool = False, show_progress: bool = True) -> ExampleResult:
+    """Everything for tutorial 003: checks, online training to its criterion, the two exercises."""
+    max_epochs = 2000 if quick else MAX_EPOCHS
+    rebuild_online_epochs = 20 if quick else 300  # a prefix, to compare trajectories
+    exercise_max_epochs = 300 if quick else 5000
+    X = make_data()
+
+    gradcheck_errors = []
+    for params, (x, target) in gradient_check_cases(count=3):
+        autodiff = model_gradients(params, x, target)
+        gradcheck_errors.append(max_relative_error(corrected_gradients(params, x, target), autodiff))
+        gradcheck_errors.append(max_relative_error(
+            {name: -2 * value for name, value in tutorial_gradients(params, x, target).items()}, autodiff))
+        for activations in (("tanh", "sigmoid"), ("relu", "sigmoid")):
+            gradcheck_errors.append(max_relative_error(minibatch_gradients(params, X[:4], X[:4], activations),
+                                                       model_gradients(params, X[:4], X[:4], activations)))
+    findings = formula_findings(initial_params(), X[0])
+
+    params, distances = train_online_like_tutorial(initial_params(), X, max_epochs=max_epochs,
+                                                   show_progress=show_progress)
+    reached = distances[-1] <= FINAL_ERROR
+    rebuild_model, rebuild_distances = train_rebuild_online(X, rebuild_online_epochs, show_progress)
+    trajectory_difference = max(abs(a - b) / b for a, b in zip(rebuild_distances, distances))
+    codes = hidden_codes(params, X)
+
+    numpy_minibatch_params, numpy_minibatch_errors = train_minibatch_numpy(
+        initial_params(), X, batch_size=4, learning_rate=0.5, activations=("tanh", "sigmoid"),
+        max_epochs=exercise_max_epochs)
+    exercise_model, exercise_errors = train_rebuild_minibatch(X, ("tanh", "sigmoid"), batch_size=4,
+                                                              max_epochs=exercise_max_epochs,
+                                                              show_progress=show_progress)
+    with ag.no_grad():
+        exercise_codes = exercise_model[1](exercise_model[0](X)).numpy()
+
+    printout = [f"tutorial's online training: distance {distances[-1]:.6f} after {len(distances)} epochs"
+                + ("" if reached else f" (criterion {FINAL_ERROR} not reached: quick mode)")]
+    printout += _code_lines(codes)
+    printout.append(f"exercise (tanh hidden, sigmoid output, minibatches of 4, Adam): E {exercise_errors[-1]:.6f} "
+                    f"after {len(exercise_errors)} epochs")
+    printout += _code_lines(exercise_codes)
+    metrics: dict[str, Any] = {
+        "online_epochs": len(distances),
+        "online_final_distance": distances[-1],
+        "criterion_reached": reached,
+        "hidden_codes": np.round(codes, 4),
+        "rebuild_online_epochs": rebuild_online_epochs,
+        "rebuild_online_vs_numpy_max_rel_distance_difference": trajectory_difference,
+        "exercise_numpy_minibatch_tanh_sigmoid_sgd": {"epochs": len(numpy_minibatch_errors),
+                                                      "final_error": numpy_minibatch_errors[-1]},
+        "exercise_rebuild_minibatch_tanh_sigmoid_adam": {"epochs": len(exercise_errors),
+                                                         "final_error": exercise_errors[-1],
+                                                         "hidden_codes": np.round(exercise_codes, 4)},
+    }
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    images = [plot_loss_curves(out_dir / f"{NAME}_loss.png", {
+        "tutorial: online, sigmoid/sigmoid, mu 1 (NumPy)": (np.arange(1, len(distances) + 1), distances),
+        "rebuild: online SGD lr mu/2 (prefix)": (np.arange(1, len(rebuild_distances) + 1), rebuild_distances),
+        "exercise: minibatch 4, tanh/sigmoid, SGD (NumPy)": (np.arange(1, len(numpy_minibatch_errors) + 1),
+                                                            numpy_minibatch_errors),
+        "exercise: minibatch 4, tanh/sigmoid, Adam (rebuild)": (np.arange(1, len(exercise_errors) + 1),
+                                                               exercise_errors),
+    }, title="8-3-8 autoencoder: error per epoch", xlabel="epoch", ylabel="E = sum (y - output)^2").name]
+    graph_files, graph_note = render_graph(model_loss(rebuild_model, X, X), out_dir, f"{NAME}_graph")
+    return ExampleResult(
+        name=NAME, tutorial=TUTORIAL,
+        data="the 8 one-hot vectors of length 8 (input = target)",
+        model="8 -> sigmoid(3) -> sigmoid(8), E = sum (y - a)^2, online, mu 1",
+        final_loss=distances[-1], accuracy=None,
+        headline=(f"{len(distances)} online epochs to distance {distances[-1]:.4g}; exercise (tanh/sigmoid, "
+                  f"minibatch Adam): {len(exercise_errors)} epochs"),
+        gradcheck_max_rel_error=max(gradcheck_errors),
+        findings=findings, images=images + graph_files, metrics=metrics,
+        notes=[graph_note] if graph_note else [], printout=printout,
+    )

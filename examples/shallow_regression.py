@@ -37,11 +37,30 @@ Formula errors (details in `formula_findings`):
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import ModuleType
+from typing import Any, Callable
 
 import numpy as np
 
-from examples._common import FormulaFinding, FormulaSpec, ParamDict, judge_formulas, parameter_variants, progress
+import autograd_lite as ag
+import nn
+from examples._common import (
+    ExampleResult,
+    FormulaFinding,
+    FormulaSpec,
+    ParamDict,
+    ParamLayout,
+    gradient_descent_step,
+    judge_formulas,
+    max_relative_error,
+    parameter_variants,
+    plot_loss_curves,
+    plot_predictions,
+    progress,
+    render_graph,
+    run_steps,
+)
 
 NAME = "shallow_regression"
 TUTORIAL = "001: shallow regression network for y = 2*x1*x2 + 2 (sigmoid hidden layer, linear output)"
@@ -56,6 +75,11 @@ def _draw_data(rng: np.random.RandomState, m: int) -> tuple[np.ndarray, np.ndarr
     x1 = rng.normal(0, 2, m)
     x2 = rng.normal(10, 2, m)
     return np.stack([x1, x2]), 2 * x1 * x2 + 2
+
+
+def make_test_data(m: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out samples from the same distribution, seed 1 (the tutorial has no test set)."""
+    return _draw_data(np.random.RandomState(1), m)
 
 
 def make_data(m: int = NUM_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
@@ -187,28 +211,38 @@ def sigmoid_output_squared_error_gradients(params: ParamDict, X: np.ndarray, y: 
 
 
 def train_with(
-    gradient_formula,
+    gradient_formula: Callable[[ParamDict, np.ndarray, np.ndarray], ParamDict],
     X: np.ndarray,
     y: np.ndarray,
     num_iterations: int = NUM_ITERATIONS,
+    record_every: int = 10,
     show_progress: bool = False,
     label: str = "",
-) -> tuple[ParamDict, list[float], list[float]]:
+) -> tuple[ParamDict, dict[str, list[float]]]:
     """The class's `__call__` loop in NumPy, with `gradient_formula(params, X, y)` as its backward.
 
-    Returns the final parameters, the tutorial's recorded loss mean(A2 - y) per iteration
-    (after that iteration's update, as the class appends it) and J per iteration.
+    Records, every `record_every` iterations and after the last one, the iteration number
+    (updates done so far), the tutorial's recorded loss mean(A2 - y) (the class appends it
+    from the forward pass before the update) and J. Returns the final parameters and the
+    record {"iteration": [...], "signed_error": [...], "half_mse": [...]}.
     """
     params = initial_params(X.shape[1])
-    signed_errors, half_mse = [], []
-    for _ in progress(range(num_iterations), f"001 NumPy {label}", enabled=show_progress):
+    record: dict[str, list[float]] = {"iteration": [], "signed_error": [], "half_mse": []}
+
+    def note(iteration: int) -> None:
+        residual = forward(params, X)["A2"] - y
+        record["iteration"].append(iteration)
+        record["signed_error"].append(float(np.mean(residual)))
+        record["half_mse"].append(float(np.sum(residual**2) / (2 * X.shape[1])))
+
+    for iteration in progress(range(num_iterations), f"001 NumPy {label}", enabled=show_progress):
+        if iteration % record_every == 0:
+            note(iteration)
         gradients = gradient_formula(params, X, y)
         for name in ("W1", "W2", "b1", "b2"):  # the class's update order
             params[name] -= LEARNING_RATE * gradients[name]
-        A2 = forward(params, X)["A2"]
-        signed_errors.append(float(np.mean(A2 - y)))
-        half_mse.append(float(np.sum((A2 - y) ** 2) / (2 * X.shape[1])))
-    return params, signed_errors, half_mse
+    note(num_iterations)
+    return params, record
 
 
 def formula_findings(params: ParamDict, X: np.ndarray, y: np.ndarray) -> list[FormulaFinding]:
@@ -288,3 +322,124 @@ def gradient_check_cases(count: int = 3, m: int = NUM_SAMPLES) -> list[tuple[Par
     `(params, *data)`."""
     X, y = make_data()
     return [(params, (X[:, :m], y[:m])) for params in parameter_variants(initial_params(), count)]
+
+
+# --------------------------------------------------------------------------------------
+# The rebuild: autograd_lite + nn
+# --------------------------------------------------------------------------------------
+
+# The tutorial's Z = W X layout stores weights as (out, in); nn.Linear's are (in, out).
+LAYOUT = ParamLayout({"W1": "0.weight", "b1": "0.bias", "W2": "2.weight", "b2": "2.bias"},
+                     transposed=frozenset({"W1", "W2"}))
+
+
+def build_model(params: ParamDict | None = None) -> "nn.Sequential":
+    """Linear(2, 10) -> Sigmoid -> Linear(10, 1), on samples as rows (X.T), holding `params`."""
+    model = nn.Sequential(nn.Linear(2, HIDDEN_SIZE), nn.Sigmoid(), nn.Linear(HIDDEN_SIZE, 1))
+    return LAYOUT.load(model, initial_params() if params is None else params)
+
+
+def model_loss(model: "nn.Sequential", X: np.ndarray, y: np.ndarray):
+    """J = 1/(2m) sum (A2 - y)^2 with nn: half of MSELoss. X is (2, m) as the tutorial's."""
+    return nn.MSELoss()(model(X.T), np.reshape(y, (-1, 1))) / 2
+
+
+def model_gradients(params: ParamDict, X: np.ndarray, y: np.ndarray) -> ParamDict:
+    """Autodiff gradient of J through the nn model, in the tutorial's layout."""
+    return LAYOUT.gradients(build_model(), params, lambda model: model_loss(model, X, y))
+
+
+def model_predict(model: "nn.Sequential", X: np.ndarray) -> np.ndarray:
+    """Predictions (m,) for X (2, m), without recording."""
+    with ag.no_grad():
+        return model(X.T).numpy()[:, 0]
+
+
+def _rmse(predicted: np.ndarray, target: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.ravel(predicted) - np.ravel(target)) ** 2)))
+
+
+def run(out_dir: Path, quick: bool = False, show_progress: bool = True) -> ExampleResult:
+    """Everything for tutorial 001: checks, training with the tutorial's and the correct gradients, plots."""
+    iterations = 300 if quick else NUM_ITERATIONS
+    rebuild_sgd_steps = 100 if quick else 1000  # a prefix of the run, to compare trajectories
+    adam_steps = 150 if quick else 1500
+    X, y = make_data()
+    X_test, y_test = make_test_data()
+
+    gradcheck_errors = []
+    for params, (X_case, y_case) in gradient_check_cases(count=3):
+        gradcheck_errors.append(max_relative_error(corrected_gradients(params, X_case, y_case),
+                                                   model_gradients(params, X_case, y_case)))
+    findings = formula_findings(initial_params(), X, y)
+
+    # Trained both ways, as the tutorial trains (full batch, alpha 0.001, its initial weights).
+    tutorial_params, tutorial_record = train_with(tutorial_gradients, X, y, iterations,
+                                                  show_progress=show_progress, label="tutorial's gradients")
+    correct_params, correct_record = train_with(corrected_gradients, X, y, iterations,
+                                                show_progress=show_progress, label="correct gradients")
+    # The rebuild, same procedure (SGD on J): it must follow the correct-gradient trajectory.
+    sgd_model = build_model()
+    sgd_step = gradient_descent_step(sgd_model, nn.optim.SGD(sgd_model.parameters(), lr=LEARNING_RATE),
+                                     lambda: model_loss(sgd_model, X, y))
+    sgd_losses = run_steps(sgd_step, rebuild_sgd_steps, "001 rebuild (SGD as tutorial)", show_progress)
+    shared = [(iteration, value) for iteration, value in zip(correct_record["iteration"], correct_record["half_mse"])
+              if iteration < rebuild_sgd_steps]
+    trajectory_difference = max(abs(sgd_losses[iteration] - value) / value for iteration, value in shared)
+
+    # The modern alternative: standardised inputs and Adam (same 2-10-1 architecture).
+    mean, std = X.mean(axis=1, keepdims=True), X.std(axis=1, keepdims=True)
+    adam_model = nn.Sequential(nn.Linear(2, HIDDEN_SIZE, rng=np.random.default_rng(0)), nn.Sigmoid(),
+                               nn.Linear(HIDDEN_SIZE, 1, rng=np.random.default_rng(1)))
+    X_standard = (X - mean) / std
+    adam_step = gradient_descent_step(adam_model, nn.optim.Adam(adam_model.parameters(), lr=0.1),
+                                      lambda: model_loss(adam_model, X_standard, y))
+    adam_losses = run_steps(adam_step, adam_steps, "001 rebuild (standardised, Adam)", show_progress)
+
+    def forward_numpy(params: ParamDict, inputs: np.ndarray) -> np.ndarray:
+        return forward(params, inputs)["A2"][0]
+
+    predictions = {
+        "tutorial's gradients": (forward_numpy(tutorial_params, X), forward_numpy(tutorial_params, X_test)),
+        "correct gradients": (forward_numpy(correct_params, X), forward_numpy(correct_params, X_test)),
+        "standardised + Adam": (model_predict(adam_model, X_standard), model_predict(adam_model, (X_test - mean) / std)),
+    }
+    rmse = {label: (_rmse(train, y), _rmse(test, y_test)) for label, (train, test) in predictions.items()}
+    metrics: dict[str, Any] = {
+        "iterations": iterations,
+        "final_half_mse": {"tutorial's gradients": tutorial_record["half_mse"][-1],
+                           "correct gradients": correct_record["half_mse"][-1],
+                           "standardised + Adam": float(adam_losses[-1])},
+        "final_recorded_loss_mean_signed_error": {"tutorial's gradients": tutorial_record["signed_error"][-1],
+                                                  "correct gradients": correct_record["signed_error"][-1]},
+        "rmse_train_test": rmse,
+        "target_std": float(np.std(y)),
+        "rebuild_sgd_steps": rebuild_sgd_steps,
+        "rebuild_sgd_vs_numpy_correct_max_rel_loss_difference": trajectory_difference,
+        "adam_steps": adam_steps,
+    }
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    images = [
+        plot_loss_curves(out_dir / f"{NAME}_loss.png", {
+            "tutorial's gradients (db1 summed over all axes)": (tutorial_record["iteration"], tutorial_record["half_mse"]),
+            "correct gradients": (correct_record["iteration"], correct_record["half_mse"]),
+            "rebuild, SGD as the tutorial (prefix)": (np.arange(rebuild_sgd_steps), sgd_losses),
+            "rebuild, standardised inputs + Adam": (np.arange(adam_steps), adam_losses),
+        }, title="y = 2 x1 x2 + 2: J = 1/(2m) sum (A2 - y)^2", ylabel="J").name,
+        plot_predictions(out_dir / f"{NAME}_predictions.png", [
+            (f"{label}: test RMSE {rmse[label][1]:.3g}", y_test, test) for label, (_, test) in predictions.items()
+        ]).name,
+    ]
+    graph_files, graph_note = render_graph(model_loss(sgd_model, X, y), out_dir, f"{NAME}_graph")
+    headline = "test RMSE: " + ", ".join(f"{label} {rmse[label][1]:.3g}" for label in predictions)
+    headline += f" (std of y: {np.std(y):.3g})"
+    return ExampleResult(
+        name=NAME, tutorial=TUTORIAL,
+        data="x1 ~ N(0, 2), x2 ~ N(10, 2), m = 10000 after seed 0; y = 2 x1 x2 + 2 (+ 2000 test, seed 1)",
+        model="2 -> sigmoid(10) -> linear(1), J = 1/(2m) sum (A2 - y)^2, alpha 0.001",
+        final_loss=correct_record["half_mse"][-1], accuracy=None, headline=headline,
+        gradcheck_max_rel_error=max(gradcheck_errors),
+        findings=findings, images=images + graph_files, metrics=metrics,
+        notes=[graph_note] if graph_note else [],
+    )

@@ -28,13 +28,32 @@ pass activations to it, so that is right too.)
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 from sklearn.datasets import make_circles, make_classification, make_moons
 from sklearn.model_selection import train_test_split
 
-from examples._common import FormulaFinding, FormulaSpec, ParamDict, judge_formulas, parameter_variants, progress
+import nn
+from examples._common import (
+    ExampleResult,
+    FormulaFinding,
+    FormulaSpec,
+    ParamDict,
+    ParamLayout,
+    accuracy,
+    gradient_descent_step,
+    judge_formulas,
+    max_relative_error,
+    parameter_variants,
+    plot_decision_boundaries,
+    plot_loss_curves,
+    progress,
+    render_graph,
+    run_steps,
+)
 
 NAME = "sigmoid_toy_classifier"
 TUTORIAL = "000: one-hidden-layer sigmoid classifier on moons / circles / linearly separable"
@@ -191,3 +210,125 @@ def gradient_check_cases(count: int = 3) -> list[tuple[ParamDict, tuple]]:
     splits = list(make_datasets().values())
     return [(params, (splits[index % len(splits)][0], splits[index % len(splits)][2]))
             for index, params in enumerate(parameter_variants(initial_params(), count))]
+
+
+# --------------------------------------------------------------------------------------
+# The rebuild: autograd_lite + nn
+# --------------------------------------------------------------------------------------
+
+LAYOUT = ParamLayout({"W1": "0.weight", "b1": "0.bias", "W2": "2.weight", "b2": "2.bias"})
+
+
+def build_model(params: ParamDict | None = None) -> "nn.Sequential":
+    """Linear(2, 3) -> Sigmoid -> Linear(3, 1) -> Sigmoid, holding `params` (default: the initial ones)."""
+    model = nn.Sequential(nn.Linear(2, HIDDEN_SIZE), nn.Sigmoid(), nn.Linear(HIDDEN_SIZE, 1), nn.Sigmoid())
+    return LAYOUT.load(model, initial_params() if params is None else params)
+
+
+def model_loss(model: "nn.Sequential", X: np.ndarray, y: np.ndarray):
+    """The stated loss with nn: sum of squared errors, L = sum (A2 - y)^2."""
+    return nn.MSELoss(reduction="sum")(model(X), np.reshape(y, (-1, 1)).astype(np.float64))
+
+
+def model_gradients(params: ParamDict, X: np.ndarray, y: np.ndarray) -> ParamDict:
+    """Autodiff gradient of the stated loss through the nn model, in the tutorial's layout."""
+    return LAYOUT.gradients(build_model(), params, lambda model: model_loss(model, X, y))
+
+
+def model_predict_class(model: "nn.Sequential", X: np.ndarray) -> np.ndarray:
+    """Class 1 where the model's output exceeds 0.5: (n,) ints."""
+    import autograd_lite as ag
+
+    with ag.no_grad():
+        return (model(X).numpy()[:, 0] > 0.5).astype(int)
+
+
+def train_rebuild(X: np.ndarray, y: np.ndarray, steps: int, optimizer_name: str, show_progress: bool = True,
+                  label: str = "") -> tuple["nn.Sequential", list[float]]:
+    """Train the rebuild from the notebook's initial weights on the stated loss.
+
+    "sgd": the notebook's procedure (full-batch descent, lr 0.01); "adam": Adam, lr 0.01.
+    Returns the model and the loss before each step.
+    """
+    model = build_model()
+    if optimizer_name == "sgd":
+        optimizer = nn.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    else:
+        optimizer = nn.optim.Adam(model.parameters(), lr=0.01)
+    step = gradient_descent_step(model, optimizer, lambda: model_loss(model, X, y))
+    return model, run_steps(step, steps, f"000 rebuild {label} ({optimizer_name})", show_progress)
+
+
+def run(out_dir: Path, quick: bool = False, show_progress: bool = True) -> ExampleResult:
+    """Everything for tutorial 000, on each of the three data sets."""
+    tutorial_iterations = 5000 if quick else NUM_ITERATIONS
+    rebuild_sgd_steps = 1000 if quick else 10_000  # a prefix of the notebook's run, to compare trajectories
+    adam_steps = 300 if quick else 3000
+    gradcheck_errors: list[float] = []
+    findings: list[FormulaFinding] = []
+    metrics: dict[str, Any] = {"tutorial_iterations": tutorial_iterations, "rebuild_sgd_steps": rebuild_sgd_steps,
+                               "adam_steps": adam_steps, "datasets": {}}
+    curves, panels, graph_root = {}, [], None
+    for dataset_name, (X_train, X_test, y_train, y_test) in make_datasets().items():
+        for params, _ in gradient_check_cases(count=3):
+            autodiff = model_gradients(params, X_train, y_train)
+            gradcheck_errors.append(max_relative_error(corrected_gradients(params, X_train, y_train), autodiff))
+            gradcheck_errors.append(max_relative_error(
+                {name: -value for name, value in tutorial_gradients(params, X_train, y_train).items()}, autodiff))
+        if dataset_name == "linearly_separable":  # the notebook's own data set
+            findings = formula_findings(initial_params(), X_train, y_train)
+
+        tutorial_params, tutorial_losses = train_like_tutorial(
+            X_train, y_train, tutorial_iterations, show_progress=show_progress, label=dataset_name)
+        sgd_model, sgd_losses = train_rebuild(X_train, y_train, rebuild_sgd_steps, "sgd", show_progress, dataset_name)
+        adam_model, adam_losses = train_rebuild(X_train, y_train, adam_steps, "adam", show_progress, dataset_name)
+        # The notebook records the loss before update i (1-based) at i = 1000, 2000, ...;
+        # the rebuild's step k returns the loss before update k + 1.
+        shared = [(record, tutorial_losses[record // RECORD_EVERY - 1], sgd_losses[record - 1])
+                  for record in range(RECORD_EVERY, rebuild_sgd_steps + 1, RECORD_EVERY)]
+        trajectory_difference = max(abs(rebuild - numpy) / abs(numpy) for _, numpy, rebuild in shared)
+        tutorial_accuracy = (accuracy(predict_class(tutorial_params, X_train), y_train),
+                             accuracy(predict_class(tutorial_params, X_test), y_test))
+        adam_accuracy = (accuracy(model_predict_class(adam_model, X_train), y_train),
+                         accuracy(model_predict_class(adam_model, X_test), y_test))
+        metrics["datasets"][dataset_name] = {
+            "tutorial_final_loss": tutorial_losses[-1],
+            "tutorial_accuracy_train_test": tutorial_accuracy,
+            "rebuild_sgd_vs_tutorial_numpy_max_rel_loss_difference": trajectory_difference,
+            "adam_final_loss": adam_losses[-1],
+            "adam_accuracy_train_test": adam_accuracy,
+        }
+        curves[f"{dataset_name}: notebook's NumPy code"] = (
+            np.arange(1, len(tutorial_losses) + 1) * RECORD_EVERY, tutorial_losses)
+        curves[f"{dataset_name}: rebuild, SGD lr 0.01"] = (np.arange(1, len(sgd_losses) + 1), sgd_losses)
+        curves[f"{dataset_name}: rebuild, Adam lr 0.01"] = (np.arange(1, len(adam_losses) + 1), adam_losses)
+        for label, predict, scores in (
+            ("notebook's training", lambda points, p=tutorial_params: predict_class(p, points), tutorial_accuracy),
+            ("rebuild + Adam", lambda points, m=adam_model: model_predict_class(m, points), adam_accuracy),
+        ):
+            panels.append(dict(predict_class=predict, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
+                               title=f"{dataset_name}, {label}: train {scores[0]:.3f}, test {scores[1]:.3f}"))
+        if graph_root is None:
+            graph_root = model_loss(sgd_model, X_train, y_train)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    images = [
+        plot_loss_curves(out_dir / f"{NAME}_loss.png", curves,
+                         title="Sigmoid 2-3-1 network: sum of squared errors", xlabel="iteration").name,
+        plot_decision_boundaries(out_dir / f"{NAME}_boundaries.png", panels, columns=2).name,
+    ]
+    graph_files, graph_note = render_graph(graph_root, out_dir, f"{NAME}_graph")
+    headline = metrics["datasets"]["linearly_separable"]
+    summary = "test accuracy, notebook's training / rebuild + Adam: " + ", ".join(
+        f"{name} {numbers['tutorial_accuracy_train_test'][1]:.3f} / {numbers['adam_accuracy_train_test'][1]:.3f}"
+        for name, numbers in metrics["datasets"].items())
+    return ExampleResult(
+        name=NAME, tutorial=TUTORIAL,
+        data="moons / circles / linearly separable (sklearn), 60/40 split; headline: linearly separable",
+        model="2 -> sigmoid(3) -> sigmoid(1), sum of squared errors, lr 0.01",
+        final_loss=headline["tutorial_final_loss"],
+        accuracy=headline["tutorial_accuracy_train_test"][1], accuracy_on="test", headline=summary,
+        gradcheck_max_rel_error=max(gradcheck_errors),
+        findings=findings, images=images + graph_files, metrics=metrics,
+        notes=[graph_note] if graph_note else [],
+    )
