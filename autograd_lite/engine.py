@@ -1,10 +1,10 @@
 """The tape: grad mode, recording an operation, and the backward walk.
 
 A recorded Tensor *is* its tape entry: it keeps the primitive that made it
-(``grad_fn``), the operands (``_inputs``), the primitive's keyword arguments, the
-operands' version numbers at record time and a creation sequence number.
+(``grad_fn``), the operands (``_inputs``) and their arrays, the primitive's keyword
+arguments, the operands' version numbers at record time and a creation number.
 Creation order is a topological order, so backward visits the nodes reachable
-from the root from the highest sequence number down: no recursion anywhere.
+from the root from the highest creation number down: no recursion anywhere.
 
 Derivative rules are written with NumPy calls (``np.exp``, ``g * y``, ...).  In an
 ordinary ``backward()`` they receive plain arrays and run at NumPy speed; when a
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import heapq
 import itertools
 import operator
 import threading
@@ -125,7 +126,46 @@ class Primitive:
         return self.vjps[argnum]
 
     def __call__(self, *args: Any, **kwargs: Any):
-        return apply(self, args, kwargs)
+        """Run the forward on the arrays inside ``args``; record it when grad is needed."""
+        Tensor = _Tensor
+        arrays = []
+        versions = []
+        needs_grad = False
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                versions.append(a._version)
+                if a.requires_grad:
+                    needs_grad = True
+            else:
+                arrays.append(a)
+                versions.append(None)
+        try:
+            out = self.forward(*arrays, **kwargs)
+        except (ValueError, IndexError, TypeError) as exc:
+            raise _operand_error(exc, self, arrays, kwargs) from None
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        anomaly = _Anomaly.enabled
+        if anomaly:
+            from .anomaly import check_forward
+            check_forward(self, args, out)
+        result = _new_tensor(Tensor)
+        result._init(out)
+        if needs_grad and _state.grad_enabled:
+            result.requires_grad = True
+            result.grad_fn = self
+            result._inputs = args
+            result._arrays = arrays  # the operands' arrays as used here (the rules read them)
+            result._kwargs = kwargs
+            result._versions = versions
+            result._seq = next(_sequence)
+            scopes = _state.scopes
+            if scopes:
+                result._scope = scopes[-1]
+            if anomaly:
+                result._trace = traceback.extract_stack()[:-1]
+        return result
 
     def __get__(self, obj, objtype=None):
         # A primitive stored on the Tensor class is a method: t.exp() is exp(t).
@@ -136,48 +176,7 @@ class Primitive:
 
 
 _Tensor: type = None  # set by tensor.py; the engine only needs to make and recognise Tensors
-
-
-def apply(prim: Primitive, args: tuple, kwargs: dict):
-    """Run ``prim`` on the arrays inside ``args`` and record it when grad is needed."""
-    Tensor = _Tensor
-    arrays = []
-    versions = []
-    needs_grad = False
-    for a in args:
-        if isinstance(a, Tensor):
-            arrays.append(a.data)
-            versions.append(a._version)
-            if a.requires_grad:
-                needs_grad = True
-        else:
-            arrays.append(a)
-            versions.append(None)
-    try:
-        out = prim.forward(*arrays, **kwargs)
-    except (ValueError, IndexError, TypeError) as exc:
-        raise _operand_error(exc, prim, arrays, kwargs) from None
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    anomaly = _Anomaly.enabled
-    if anomaly:
-        from .anomaly import check_forward
-        check_forward(prim, args, out)
-    result = Tensor._make(out)
-    if needs_grad and _state.grad_enabled:
-        result.requires_grad = True
-        result.grad_fn = prim
-        result._inputs = args
-        result._arrays = arrays  # the operands' arrays as they were used (rules read these)
-        result._kwargs = kwargs
-        result._versions = versions
-        result._seq = next(_sequence)
-        scopes = _state.scopes
-        if scopes:
-            result._scope = scopes[-1]
-        if anomaly:
-            result._trace = traceback.extract_stack()[:-2]
-    return result
+_new_tensor = object.__new__
 
 
 def _operand_error(exc: Exception, prim: Primitive, datas: list, kwargs: dict) -> Exception:
@@ -239,31 +238,30 @@ def backprop(root, grad, *, retain_graph: bool = False, create_graph: bool = Fal
     that requires grad.  Otherwise nothing is accumulated and the gradients with
     respect to ``inputs`` (Tensors, in order, ``None`` where unreachable) are returned.
     With ``create_graph`` the gradients are Tensors recorded on the tape.
+
+    The walk pops the newest pending node from a heap keyed by creation number, so a
+    node runs only after every consumer has added its share to the node's gradient.
     """
     Tensor = _Tensor
+    grads = {id(root): grad}
+    leaves = {}
     if root.grad_fn is None:
-        nodes = [root]
+        leaves[id(root)] = root
+        pending = []
     elif root._inputs is None:
         raise _freed_error(root)
     else:
-        nodes = graph_nodes(root)
-    grads = {id(root): grad}
-    leaves = {}
+        pending = [(-root._seq, root)]  # creation numbers are unique: Tensors never compared
     targets = {id(t) for t in inputs} if inputs is not None else ()
     anomaly = _Anomaly.enabled
     saved_mode = _state.grad_enabled
     _state.grad_enabled = create_graph
     try:
-        for node in nodes:
+        while pending:
+            node = heapq.heappop(pending)[1]
             key = id(node)
-            prim = node.grad_fn
-            if prim is None:  # the root itself is a leaf
-                leaves[key] = node
-                continue
             # A gradient is consumed once, except where the caller asked for it.
-            g = grads.get(key) if key in targets else grads.pop(key, None)
-            if g is None:
-                continue
+            g = grads.get(key) if key in targets else grads.pop(key)
             node_inputs = node._inputs
             if node_inputs is None:
                 raise _freed_error(node)
@@ -271,6 +269,7 @@ def backprop(root, grad, *, retain_graph: bool = False, create_graph: bool = Fal
                 ans, args = node, node_inputs
             else:
                 ans, args = node.data, node._arrays
+            prim = node.grad_fn
             kwargs = node._kwargs
             vjps = prim.vjps
             for i, (inp, version) in enumerate(zip(node_inputs, node._versions)):
@@ -289,9 +288,14 @@ def backprop(root, grad, *, retain_graph: bool = False, create_graph: bool = Fal
                     check_backward(node, i, gi)
                 key = id(inp)
                 previous = grads.get(key)
-                grads[key] = gi if previous is None else previous + gi
+                if previous is not None:
+                    grads[key] = previous + gi
+                    continue
+                grads[key] = gi
                 if inp.grad_fn is None:
                     leaves[key] = inp
+                else:
+                    heapq.heappush(pending, (-inp._seq, inp))
             if not retain_graph:
                 node._inputs = node._arrays = None
     finally:

@@ -19,6 +19,10 @@ _INPLACE = {  # in-place operator -> (primitive recorded under grad, ufunc witho
 }
 
 
+_TAPE_FIELD_DEFAULTS = {"_inputs": None, "_arrays": None, "_kwargs": None, "_versions": None,
+                        "_seq": -1, "_scope": None, "_trace": None}
+
+
 class Tensor:
     """An n-dimensional array that records the operations applied to it.
 
@@ -47,14 +51,15 @@ class Tensor:
         self.requires_grad = False
         self.name = None
         self.grad_fn = None
-        self._inputs = None
-        self._arrays = None
-        self._kwargs = None
-        self._versions = None
-        self._seq = -1
         self._version = 0
-        self._scope = None
-        self._trace = None
+
+    def __getattr__(self, name: str):
+        # The tape fields are set only when an operation is recorded, which keeps
+        # making unrecorded Tensors cheap; elsewhere they read as their defaults.
+        try:
+            return _TAPE_FIELD_DEFAULTS[name]
+        except KeyError:
+            raise AttributeError(f"'Tensor' object has no attribute {name!r}") from None
 
     @classmethod
     def _make(cls, data: np.ndarray) -> "Tensor":
