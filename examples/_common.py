@@ -346,6 +346,24 @@ def _pyplot():
     return plt
 
 
+def _draw_curves(axes: Any, curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], title: str,
+                 xlabel: str, ylabel: str, log_y: bool, log_x: bool) -> None:
+    for label, (xs, ys) in curves.items():
+        xs, ys = np.asarray(xs), np.asarray(ys)
+        if log_x:  # iteration 0 has no place on a log axis
+            xs, ys = xs[xs > 0], ys[xs > 0]
+        axes.plot(xs, ys, label=label)
+    if log_y and all(np.all(np.asarray(ys) > 0) for _, ys in curves.values()):
+        axes.set_yscale("log")
+    if log_x:
+        axes.set_xscale("log")
+    axes.set_title(title, fontsize=10)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+
+
 def plot_loss_curves(
     path: Path,
     curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
@@ -353,19 +371,25 @@ def plot_loss_curves(
     xlabel: str = "iteration",
     ylabel: str = "loss",
     log_y: bool = True,
+    log_x: bool = False,
 ) -> Path:
     """Write one PNG with a line per entry of `curves` (label -> (x values, y values))."""
+    return plot_loss_curve_panels(path, {title: curves}, xlabel, ylabel, log_y, log_x)
+
+
+def plot_loss_curve_panels(
+    path: Path,
+    panels: Mapping[str, Mapping[str, tuple[Sequence[float], Sequence[float]]]],
+    xlabel: str = "iteration",
+    ylabel: str = "loss",
+    log_y: bool = True,
+    log_x: bool = False,
+) -> Path:
+    """Write one PNG with a panel per entry of `panels` (title -> curves, as `plot_loss_curves`)."""
     plt = _pyplot()
-    figure, axes = plt.subplots(figsize=(7, 4.5))
-    for label, (xs, ys) in curves.items():
-        axes.plot(np.asarray(xs), np.asarray(ys), label=label)
-    if log_y and all(np.all(np.asarray(ys) > 0) for _, ys in curves.values()):
-        axes.set_yscale("log")
-    axes.set_title(title)
-    axes.set_xlabel(xlabel)
-    axes.set_ylabel(ylabel)
-    axes.grid(alpha=0.3)
-    axes.legend()
+    figure, axes_row = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), squeeze=False)
+    for axes, (title, curves) in zip(axes_row[0], panels.items()):
+        _draw_curves(axes, curves, title, xlabel, ylabel, log_y, log_x)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
@@ -404,7 +428,7 @@ def draw_decision_boundary(
         axes.legend(loc="lower right", fontsize=7)
     axes.set_xlim(x_min, x_max)
     axes.set_ylim(y_min, y_max)
-    axes.set_title(title, fontsize=9)
+    axes.set_title(title, fontsize=8)
 
 
 def plot_decision_boundaries(

@@ -418,7 +418,7 @@ def run(out_dir: Path, quick: bool = False, show_progress: bool = True) -> Examp
                                                             numpy_minibatch_errors),
         "exercise: minibatch 4, tanh/sigmoid, Adam (rebuild)": (np.arange(1, len(exercise_errors) + 1),
                                                                exercise_errors),
-    }, title="8-3-8 autoencoder: error per epoch", xlabel="epoch", ylabel="E = sum (y - output)^2").name]
+    }, title="8-3-8 autoencoder: error per epoch", xlabel="epoch", ylabel="E = sum (y - output)^2", log_x=True).name]
     graph_files, graph_note = render_graph(model_loss(rebuild_model, X, X), out_dir, f"{NAME}_graph")
     return ExampleResult(
         name=NAME, tutorial=TUTORIAL,

@@ -373,7 +373,7 @@ def run(out_dir: Path, quick: bool = False, show_progress: bool = True) -> Examp
             "tutorial's NumPy code (its formulas, epsilon 0.01)": (np.arange(num_passes), tutorial_curve),
             "rebuild: autodiff + SGD lr = epsilon * N": (np.arange(num_passes), rebuild_losses),
             "rebuild: Adam lr 0.01": (np.arange(adam_steps), adam_losses),
-        }, title="Moons, tanh hidden layer (h = 3), softmax + L2: the stated loss").name,
+        }, title="Moons, tanh hidden layer (h = 3), softmax + L2: the stated loss", log_x=True).name,
         plot_decision_boundaries(out_dir / f"{NAME}_hidden_sizes.png", panels, columns=4).name,
     ]
     graph_files, graph_note = render_graph(model_loss(model, X, y), out_dir, f"{NAME}_graph")

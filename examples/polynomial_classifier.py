@@ -324,7 +324,7 @@ def run(out_dir: Path, quick: bool = False, show_progress: bool = True) -> Examp
             "random search: best loss so far": (np.arange(1, search_iterations + 1), search_losses),
             "Adam, same 2-12-12 network": (np.arange(adam_steps), same_losses),
             "Adam, wider 2-64-64-12 network": (np.arange(adam_steps), wide_losses),
-        }, title="12 polynomials: cross-entropy, random search vs gradients", xlabel="iteration / step").name,
+        }, title="12 polynomials: cross-entropy, random search vs gradients", xlabel="iteration / step", log_x=True).name,
         plot_decision_boundaries(out_dir / f"{NAME}_regions.png", panels, columns=3, panel_size=5.0).name,
     ]
     graph_files, graph_note = render_graph(clipped_model_loss(same_model, X, y), out_dir, f"{NAME}_graph")

@@ -426,7 +426,7 @@ def run(out_dir: Path, quick: bool = False, show_progress: bool = True) -> Examp
             "correct gradients": (correct_record["iteration"], correct_record["half_mse"]),
             "rebuild, SGD as the tutorial (prefix)": (np.arange(rebuild_sgd_steps), sgd_losses),
             "rebuild, standardised inputs + Adam": (np.arange(adam_steps), adam_losses),
-        }, title="y = 2 x1 x2 + 2: J = 1/(2m) sum (A2 - y)^2", ylabel="J").name,
+        }, title="y = 2 x1 x2 + 2: J = 1/(2m) sum (A2 - y)^2", ylabel="J", log_x=True).name,
         plot_predictions(out_dir / f"{NAME}_predictions.png", [
             (f"{label}: test RMSE {rmse[label][1]:.3g}", y_test, test) for label, (_, test) in predictions.items()
         ]).name,

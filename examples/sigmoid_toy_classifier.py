@@ -49,7 +49,7 @@ from examples._common import (
     max_relative_error,
     parameter_variants,
     plot_decision_boundaries,
-    plot_loss_curves,
+    plot_loss_curve_panels,
     progress,
     render_graph,
     run_steps,
@@ -298,10 +298,12 @@ def run(out_dir: Path, quick: bool = False, show_progress: bool = True) -> Examp
             "adam_final_loss": adam_losses[-1],
             "adam_accuracy_train_test": adam_accuracy,
         }
-        curves[f"{dataset_name}: notebook's NumPy code"] = (
-            np.arange(1, len(tutorial_losses) + 1) * RECORD_EVERY, tutorial_losses)
-        curves[f"{dataset_name}: rebuild, SGD lr 0.01"] = (np.arange(1, len(sgd_losses) + 1), sgd_losses)
-        curves[f"{dataset_name}: rebuild, Adam lr 0.01"] = (np.arange(1, len(adam_losses) + 1), adam_losses)
+        curves[dataset_name] = {
+            "notebook's NumPy code (every 1000)": (np.arange(1, len(tutorial_losses) + 1) * RECORD_EVERY,
+                                                   tutorial_losses),
+            "rebuild, SGD lr 0.01 (prefix)": (np.arange(1, len(sgd_losses) + 1), sgd_losses),
+            "rebuild, Adam lr 0.01": (np.arange(1, len(adam_losses) + 1), adam_losses),
+        }
         for label, predict, scores in (
             ("notebook's training", lambda points, p=tutorial_params: predict_class(p, points), tutorial_accuracy),
             ("rebuild + Adam", lambda points, m=adam_model: model_predict_class(m, points), adam_accuracy),
@@ -313,8 +315,8 @@ def run(out_dir: Path, quick: bool = False, show_progress: bool = True) -> Examp
 
     out_dir.mkdir(parents=True, exist_ok=True)
     images = [
-        plot_loss_curves(out_dir / f"{NAME}_loss.png", curves,
-                         title="Sigmoid 2-3-1 network: sum of squared errors", xlabel="iteration").name,
+        plot_loss_curve_panels(out_dir / f"{NAME}_loss.png", curves, xlabel="iteration",
+                               ylabel="sum of squared errors", log_x=True).name,
         plot_decision_boundaries(out_dir / f"{NAME}_boundaries.png", panels, columns=2).name,
     ]
     graph_files, graph_note = render_graph(graph_root, out_dir, f"{NAME}_graph")
