@@ -1,1 +1,19 @@
-"""nn: modules, layers, losses and optimizers on the public autograd_lite API."""
+"""nn: modules, layers, losses and optimizers on the public autograd_lite API.
+
+    import nn
+    model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 2))
+    optimizer = nn.optim.Adam(model.parameters(), lr=0.01)
+    loss = nn.CrossEntropyLoss()(model(X), y)
+    optimizer.zero_grad(); loss.backward(); optimizer.step()
+"""
+from . import optim
+from .layers import Dropout, Identity, Linear, LogSoftmax, ReLU, Sequential, Sigmoid, Softmax, Tanh
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .module import IncompatibleKeys, Module, Parameter
+from .training import fit
+
+__all__ = [
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Identity",
+    "IncompatibleKeys", "Linear", "LogSoftmax", "MSELoss", "Module", "Parameter", "ReLU",
+    "Sequential", "Sigmoid", "Softmax", "Tanh", "fit", "optim",
+]

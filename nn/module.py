@@ -1,0 +1,279 @@
+"""Parameter and Module: registration, naming, train/eval, and saving state.
+
+A Module registers every `Parameter` or `Module` assigned to one of its attributes,
+in assignment order.  Calling a module runs ``forward`` inside
+``ag.name_scope(<its attribute name>)`` so recorded operations know which module
+made them, and the outermost call keeps each Parameter's ``.name`` equal to its
+dotted path (``"hidden.weight"``): that is what graph drawing labels nodes with.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import threading
+import zipfile
+import zlib
+from typing import Any, Iterator, Mapping, NamedTuple
+
+import numpy as np
+
+import autograd_lite as ag
+
+# Bumped by every registration (and by a renaming walk that changed a name), so the
+# outermost __call__ can tell in O(1) whether the Parameter names are still right.
+_tree_generation = 0
+
+
+def _bump_generation() -> None:
+    global _tree_generation
+    _tree_generation += 1
+
+
+class _CallDepth(threading.local):
+    """How many Module calls are running in this thread (0: the next call is outermost)."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+
+
+_calls = _CallDepth()
+
+
+class Parameter(ag.Tensor):
+    """A Tensor that a Module registers and an optimizer updates; it always requires grad.
+
+    Integer or boolean data becomes float64; floating data keeps its dtype (float32
+    stays float32).  The array is not copied.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, name: str | None = None) -> None:
+        array = data.data if isinstance(data, ag.Tensor) else np.asarray(data)
+        if array.dtype.kind in "biu":
+            array = array.astype(np.float64)
+        elif array.dtype.kind != "f":
+            raise TypeError(f"Parameter needs real numbers, got dtype {array.dtype}")
+        super().__init__(array, requires_grad=True, name=name)
+
+    def __repr__(self) -> str:
+        return "Parameter" + super().__repr__().removeprefix("Tensor")
+
+
+class IncompatibleKeys(NamedTuple):
+    """What `Module.load_state_dict(strict=False)` skipped."""
+
+    missing: list[str]
+    unexpected: list[str]
+
+
+class Module:
+    """Base class of layers and models: subclasses set attributes in ``__init__``
+    (after ``super().__init__()``) and define ``forward``.
+
+    ``parameters()`` and ``named_parameters()`` follow registration order, depth
+    first; a Parameter or Module reachable by two paths is listed once, under the
+    first.  Plain Tensors assigned as attributes are not registered (wrap them in
+    `Parameter` to train them).
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "_registry", {})     # attribute name -> Parameter | Module, in order
+        set_(self, "_scope_name", "")   # attribute name in the first parent ("" if none)
+        set_(self, "_named_at", -1)     # _tree_generation when this root last named its tree
+        set_(self, "training", True)
+        _bump_generation()  # a new module may reuse the id() of a dead one
+
+    # ---- registration ----------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        registry = self.__dict__.get("_registry")
+        if registry is None:
+            raise AttributeError(
+                f"cannot assign {name!r} before Module.__init__() ran: call "
+                f"super().__init__() first in {type(self).__name__}.__init__")
+        if isinstance(value, (Parameter, Module)):
+            if isinstance(value, Module) and value is not self and not value._scope_name:
+                object.__setattr__(value, "_scope_name", name)  # the first parent names it
+            registry[name] = value
+            _bump_generation()
+        elif registry.pop(name, None) is not None:
+            _bump_generation()
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if self._registry.pop(name, None) is not None:
+            _bump_generation()
+        object.__delattr__(self, name)
+
+    def _named_members(self, prefix: str = "", seen: set | None = None
+                       ) -> Iterator[tuple[str, "Parameter | Module"]]:
+        """(dotted name, member) for everything registered below, depth first."""
+        seen = {id(self)} if seen is None else seen
+        for name, member in self._registry.items():
+            if id(member) in seen:
+                continue
+            seen.add(id(member))
+            path = prefix + name
+            yield path, member
+            if isinstance(member, Module):
+                yield from member._named_members(path + ".", seen)
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        """``(dotted name, Parameter)`` pairs, e.g. ``("hidden.weight", W)``."""
+        return ((n, m) for n, m in self._named_members() if isinstance(m, Parameter))
+
+    def parameters(self) -> Iterator[Parameter]:
+        return (m for _, m in self.named_parameters())
+
+    def named_modules(self) -> Iterator[tuple[str, "Module"]]:
+        """``("", self)`` then every sub-module with its dotted name."""
+        yield "", self
+        yield from ((n, m) for n, m in self._named_members() if isinstance(m, Module))
+
+    def modules(self) -> Iterator["Module"]:
+        return (m for _, m in self.named_modules())
+
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        return ((n, m) for n, m in self._registry.items() if isinstance(m, Module))
+
+    def children(self) -> Iterator["Module"]:
+        return (m for _, m in self.named_children())
+
+    # ---- calling ----------------------------------------------------------------------
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        calls = _calls
+        if calls.depth == 0:
+            if self._named_at != _tree_generation:
+                self._name_parameters()
+            scope = ""  # the outermost module's own operations carry scope ""
+        else:
+            scope = self._scope_name
+        calls.depth += 1
+        try:
+            if not ag.is_grad_enabled():  # nothing is recorded, so no scope is needed
+                return self.forward(*args, **kwargs)
+            with ag.name_scope(scope):
+                return self.forward(*args, **kwargs)
+        finally:
+            calls.depth -= 1
+
+    def _name_parameters(self) -> None:
+        """Set every Parameter's ``.name`` to its dotted path from this (outermost) module."""
+        changed = False
+        for name, parameter in self.named_parameters():
+            if parameter.name != name:
+                parameter.name = name
+                changed = True
+        if changed:  # other roots sharing these parameters must rename them again
+            _bump_generation()
+        object.__setattr__(self, "_named_at", _tree_generation)
+
+    # ---- modes and gradients --------------------------------------------------------------
+    def train(self, mode: bool = True) -> "Module":
+        """Set training mode here and in every sub-module; returns self."""
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to None (as PyTorch's default, set_to_none=True)."""
+        for parameter in self.parameters():
+            parameter.grad = None
+
+    # ---- state ---------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Dotted parameter name -> a copy of its array."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copy ``state``'s arrays into the parameters, in place and keeping their dtype.
+
+        Missing or unexpected keys (when ``strict``) and wrong shapes or non-numeric
+        values (always) raise one ValueError naming every offending key, and then
+        nothing is loaded.  Optimizers holding the parameters keep working.
+        """
+        own = dict(self.named_parameters())
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        problems = []
+        if strict and missing:
+            problems.append("missing keys " + ", ".join(map(repr, missing)))
+        if strict and unexpected:
+            problems.append("unexpected keys " + ", ".join(map(repr, unexpected)))
+        arrays = {}
+        for key in own.keys() & state.keys():
+            value = state[key]
+            array = value.data if isinstance(value, ag.Tensor) else np.asarray(value)
+            if array.dtype.kind not in "biuf":
+                problems.append(f"{key!r} has non-numeric dtype {array.dtype}")
+            elif array.shape != own[key].shape:
+                problems.append(f"{key!r} has shape {array.shape}, the parameter "
+                                f"{own[key].shape}")
+            else:
+                arrays[key] = array
+        if problems:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems)
+                             + "; nothing was loaded")
+        for key, array in arrays.items():
+            own[key].data[...] = array  # in place: optimizers keep the same arrays
+        return IncompatibleKeys(missing, unexpected)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the state dict to ``path`` as an ``.npz`` archive (exactly that path).
+
+        Written to a temporary file first, so a failed save leaves an old file intact.
+        """
+        path = os.fspath(path)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w") as archive:
+                for name, array in self.state_dict().items():
+                    with archive.open(name + ".npy", "w") as member:
+                        np.lib.format.write_array(member, array, allow_pickle=False)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+
+    def load(self, path: str | os.PathLike, strict: bool = True) -> "Module":
+        """Load a file written by `save` (read without pickle); returns self.
+
+        A file that is not a valid ``.npz`` archive, or holds object arrays, raises
+        ValueError and the module is unchanged.
+        """
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                if not isinstance(archive, np.lib.npyio.NpzFile):
+                    raise ValueError("it holds a single array, not an .npz archive")
+                state = {name: archive[name] for name in archive.files}
+        except FileNotFoundError:
+            raise
+        except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error,
+                pickle.UnpicklingError) as exc:
+            raise ValueError(f"cannot load {os.fspath(path)!r}: not a valid .npz archive of "
+                             f"numeric arrays ({exc})") from exc
+        self.load_state_dict(state, strict=strict)
+        return self
+
+    # ---- repr ----------------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The text inside the parentheses of this module's repr (its settings)."""
+        return ""
+
+    def __repr__(self) -> str:
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        lines = [f"({name}): " + repr(child).replace("\n", "\n  ")
+                 for name, child in self.named_children()]
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
