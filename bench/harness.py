@@ -5,7 +5,13 @@ Timing: every contestant that passed its check runs a *block* of steps (sized so
 block takes about ``block_seconds``) once per round; the order of the contestants rotates
 from round to round, so slow drift of the machine (another process, CPU frequency) falls
 on every contestant alike. The reported time is the median over rounds of the time per
-step.
+step, and a ratio between two contestants is the median over rounds of their ratio within
+the round.
+
+Two clocks are read around each block: the process's CPU time (the main figure: with
+every pool pinned to one thread it is the work done, and on a shared machine it leaves
+out the time spent waiting for a core, which wall time counts and which made rounds
+differ by 40% here) and wall time (reported beside it).
 """
 from __future__ import annotations
 
@@ -37,12 +43,25 @@ class Outcome:
     detail: str = ""
     grad_error: float | None = None  # worst relative error against NumPy's gradients
     grad_dtype: str | None = None
-    times: list[float] = dataclasses.field(default_factory=list)  # seconds per step, per round
+    times: list[float] = dataclasses.field(default_factory=list)  # CPU s per step, per round
+    wall: list[float] = dataclasses.field(default_factory=list)  # wall s per step, per round
     peak_bytes: int | None = None  # tracemalloc peak during one step
 
     @property
     def median(self) -> float | None:
         return statistics.median(self.times) if self.times else None
+
+    @property
+    def wall_median(self) -> float | None:
+        return statistics.median(self.wall) if self.wall else None
+
+    def ratio(self, other: "Outcome | None") -> float | None:
+        """Median over rounds of (this time / the other's time in the same round)."""
+        if not (self.times and other and other.times):
+            return None
+        if len(self.times) != len(other.times):  # one failed part-way: compare medians
+            return self.median / other.median
+        return statistics.median(a / b for a, b in zip(self.times, other.times))
 
     @property
     def spread(self) -> float | None:
@@ -77,11 +96,12 @@ def threads(n: int) -> Iterator[None]:
                 torch.set_num_threads(before)
 
 
-def _time_block(runner: Runner, steps: int) -> float:
-    start = time.perf_counter()
+def _time_block(runner: Runner, steps: int) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) per step over ``steps`` steps."""
+    cpu, wall = time.process_time(), time.perf_counter()
     for _ in range(steps):
         runner.step()
-    return (time.perf_counter() - start) / steps
+    return (time.process_time() - cpu) / steps, (time.perf_counter() - wall) / steps
 
 
 def peak_step_memory(runner: Runner) -> int:
@@ -119,7 +139,7 @@ def run_workload(spec: MLP | Chain, contestants: list[Contestant], rounds: int,
                 outcome.status, outcome.detail = "wrong", f"gradient off by {error:.3g} (relative)"
                 continue
             # One untimed step warms caches and sizes the block.
-            blocks[contestant.name] = max(1, round(block_seconds / _time_block(runner, 1)))
+            blocks[contestant.name] = max(1, round(block_seconds / _time_block(runner, 1)[1]))
             runners[contestant.name] = runner
         except Skip as exc:
             outcome.status, outcome.detail = "skipped", str(exc)
@@ -137,7 +157,9 @@ def run_workload(spec: MLP | Chain, contestants: list[Contestant], rounds: int,
         for name in names[r % len(names):] + names[:r % len(names)]:
             gc.collect()  # garbage of the previous contestant is not charged to this one
             try:
-                by_name[name].times.append(_time_block(runners[name], blocks[name]))
+                cpu, wall = _time_block(runners[name], blocks[name])
+                by_name[name].times.append(cpu)
+                by_name[name].wall.append(wall)
             except (Exception, RecursionError) as exc:  # noqa: BLE001
                 by_name[name].status = "failed"
                 by_name[name].detail = f"while timing: {type(exc).__name__}: {exc}"[:160]

@@ -26,8 +26,8 @@ def fmt_time(seconds: float | None) -> str:
     return f"{seconds / 1e-9:.3g} ns"
 
 
-def fmt_ratio(a: float | None, b: float | None) -> str:
-    return f"{a / b:.2f}×" if a and b else "-"
+def fmt_ratio(ratio: float | None) -> str:
+    return f"{ratio:.2f}×" if ratio else "-"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -83,17 +83,12 @@ def _find(outcomes: Sequence[Outcome], name: str) -> Outcome | None:
     return next((o for o in outcomes if o.contestant == name), None)
 
 
-def _median(outcomes: Sequence[Outcome], name: str) -> float | None:
-    o = _find(outcomes, name)
-    return o.median if o else None
-
-
 def workload_table(spec: MLP | Chain, outcomes: Sequence[Outcome]) -> str:
-    numpy_time, torch_time = _median(outcomes, NUMPY), _median(outcomes, TORCH)
+    numpy, torch = _find(outcomes, NUMPY), _find(outcomes, TORCH)
     headers = ["contestant", "median / step"]
     if spec.kind == "chain":
         headers.append("per op")
-    headers += ["IQR", "× NumPy", "× PyTorch", "grad error", "grad dtype"]
+    headers += ["IQR", "× NumPy", "× PyTorch", "wall / step", "grad error", "grad dtype"]
     memory = getattr(spec, "measure_memory", False)
     if memory:
         headers.append("peak mem / params")
@@ -104,7 +99,7 @@ def workload_table(spec: MLP | Chain, outcomes: Sequence[Outcome]) -> str:
         if spec.kind == "chain":
             row.append(fmt_time(o.median / spec.depth) if o.median else "-")
         row += [f"{o.spread:.0%}" if o.spread is not None else "-",
-                fmt_ratio(o.median, numpy_time), fmt_ratio(o.median, torch_time),
+                fmt_ratio(o.ratio(numpy)), fmt_ratio(o.ratio(torch)), fmt_time(o.wall_median),
                 f"{o.grad_error:.1e}" if o.grad_error is not None else "-", o.grad_dtype or "-"]
         if memory:
             row.append(f"{o.peak_bytes / spec.param_bytes:.2f}×" if o.peak_bytes else "-")
@@ -118,7 +113,7 @@ def summary_table(results: Sequence[tuple[MLP | Chain, Sequence[Outcome]]]) -> s
     names = [o.contestant for o in results[0][1]] if results else []
     rows = []
     for spec, outcomes in results:
-        numpy_time = _median(outcomes, NUMPY)
+        numpy = _find(outcomes, NUMPY)
         cells = []
         for name in names:
             o = _find(outcomes, name)
@@ -126,7 +121,7 @@ def summary_table(results: Sequence[tuple[MLP | Chain, Sequence[Outcome]]]) -> s
                 cells.append({"skipped": "skip", "failed": "FAILS", "wrong": "WRONG"}.get(
                     o.status if o else "skipped", "-"))
             else:
-                cells.append(f"{fmt_time(o.median)} ({fmt_ratio(o.median, numpy_time)})")
+                cells.append(f"{fmt_time(o.median)} ({fmt_ratio(o.ratio(numpy))})")
         rows.append([spec.name] + cells)
     return table(["workload"] + names, rows)
 
@@ -151,8 +146,8 @@ def targets_table(results: Sequence[tuple[MLP | Chain, Sequence[Outcome]]]) -> s
         if name not in by_name:
             continue
         spec, outcomes = by_name[name]
-        ag, numpy_time = _ag_model(outcomes), _median(outcomes, NUMPY)
-        ratio = ag.median / numpy_time if ag and ag.median and numpy_time else None
+        ag = _ag_model(outcomes)
+        ratio = ag.ratio(_find(outcomes, NUMPY)) if ag else None
         add(f"{name} ≤ {limit}× hand NumPy", f"{ratio:.2f}×" if ratio else "-",
             ratio <= limit if ratio else None, ag.contestant if ag else "")
         if name.startswith("W4"):
@@ -177,8 +172,8 @@ def targets_table(results: Sequence[tuple[MLP | Chain, Sequence[Outcome]]]) -> s
             growth <= 1.25)
     if "W6" in by_name:
         outcomes = by_name["W6"][1]
-        o, torch_time = _find(outcomes, AG_TENSOR), _median(outcomes, TORCH)
-        ratio = o.median / torch_time if o and o.median and torch_time else None
+        o = _find(outcomes, AG_TENSOR)
+        ratio = o.ratio(_find(outcomes, TORCH)) if o else None
         add("W6 ≤ 0.4× PyTorch", f"{ratio:.2f}×" if ratio else "-",
             ratio <= 0.4 if ratio else None, AG_TENSOR)
     return table(["target (issue 7)", "measured", "met"], rows)
@@ -186,7 +181,8 @@ def targets_table(results: Sequence[tuple[MLP | Chain, Sequence[Outcome]]]) -> s
 
 def threads_table(rows: Sequence[tuple[str, str, float | None, float | None]]) -> str:
     return table(["workload", "contestant", "1 thread", "2 threads", "2 threads / 1 thread"],
-                 [[w, c, fmt_time(one), fmt_time(two), fmt_ratio(two, one)] for w, c, one, two in rows])
+                 [[w, c, fmt_time(one), fmt_time(two), fmt_ratio(two / one if one and two else None)]
+                  for w, c, one, two in rows])
 
 
 def markdown(env: list[tuple[str, str]], settings: str,
@@ -197,8 +193,11 @@ def markdown(env: list[tuple[str, str]], settings: str,
         "",
         "Written by `python -m bench` (see `bench/README.md`). One step is forward, backward "
         "and SGD update for W1–W4, forward + backward for the chains W5/W6. Times are the "
-        "median over alternating rounds of the time per step; × columns are ratios to "
-        "hand-written NumPy and to PyTorch measured in the same run. Every timed contestant "
+        "median over alternating rounds of the CPU time per step (the process's CPU time: "
+        "with every thread pool pinned to one thread that is the work done, and on this "
+        "shared machine it leaves out the waits for a core that wall time counts; the wall "
+        "time is in the per-workload tables). × columns are the median over rounds of the "
+        "ratio to hand-written NumPy and to PyTorch in the same round. Every timed contestant "
         "first matched the hand-written NumPy gradients (relative error ≤ 1e-10 in float64, "
         "≤ 1e-4 in float32; the `grad error` column).",
         "",
@@ -208,7 +207,7 @@ def markdown(env: list[tuple[str, str]], settings: str,
         "",
         table(["", ""], env),
         "",
-        "## Summary (median per step, ratio to hand-written NumPy)",
+        "## Summary (median CPU time per step, ratio to hand-written NumPy)",
         "",
         summary_table(results),
         "",
@@ -219,6 +218,7 @@ def markdown(env: list[tuple[str, str]], settings: str,
         "## Per workload",
         "",
         "`IQR`: interquartile range of the rounds relative to the median (noise). "
+        "`wall / step`: median wall-clock time (includes waiting for a core). "
         "`peak mem / params`: the most memory a step's own allocations held at once "
         "(tracemalloc: new gradients, saved activations, temporaries), as a multiple of "
         "the parameter bytes; PyTorch's allocator is not traced.",
@@ -228,6 +228,7 @@ def markdown(env: list[tuple[str, str]], settings: str,
     if thread_rows:
         parts += ["", "## Two threads instead of one", "",
                   "The same workloads with BLAS and PyTorch allowed two threads (this machine "
-                  "has two cores, shared with whatever else runs on it).", "",
+                  "has two cores, shared with whatever else runs on it); median wall-clock "
+                  "time per step, one and two threads measured back to back.", "",
                   threads_table(thread_rows)]
     return "\n".join(parts) + "\n"
