@@ -61,7 +61,7 @@ _STYLES = {  # node kind -> Graphviz attributes (the documented convention)
 
 # ---- compact text for numbers, arrays and options ------------------------------------
 def _num(x: Any) -> str:
-    """A number in at most 4 significant digits: 0.6931, -1.2e-07, 12, nan."""
+    """A number in at most 4 significant digits: 0.6931, -1.2e-7, 1.5e10, 12, nan."""
     if isinstance(x, (bool, np.bool_)):
         return str(bool(x))
     if isinstance(x, (int, np.integer)):
@@ -97,7 +97,6 @@ def _summary(values: Any) -> str:
         text = f"all {_num(finite.min())}"
     else:
         text = f"min {_num(finite.min())}  mean {_num(finite.mean())}  max {_num(finite.max())}"
-
     if finite.size < a.size:
         text += f"  ({a.size - finite.size} non-finite)"
     return text
@@ -152,9 +151,8 @@ class _Walk:
     def __init__(self, root) -> None:
         Tensor = engine._Tensor
         if not isinstance(root, Tensor):
-            raise TypeError(f"expected an autograd_lite Tensor to draw, got "
-                            f"{type(root).__name__}; draw the result of a computation on "
-                            "Tensors (e.g. the loss)")
+            raise TypeError(f"expected an autograd_lite Tensor, got {type(root).__name__}: pass "
+                            "the result of a computation on Tensors (e.g. the loss)")
         self.root = root
         self.ops = graph_nodes(root)[::-1] if root.grad_fn is not None else []
         self.leaves: list = [] if self.ops else [root]
@@ -241,7 +239,8 @@ def tape(root) -> Tape:
     (names, ids, or constants), the output shape and dtype and the module scope.
     """
     walk = _Walk(root)
-    entries = Tape(TapeEntry(None, walk.ids[id(t)], t.name, _leaf_kind(t), (), t.shape, t.dtype, None, t) for t in walk.leaves)
+    entries = Tape(TapeEntry(None, walk.ids[id(t)], t.name, _leaf_kind(t), (), t.shape, t.dtype,
+                             None, t) for t in walk.leaves)
     Tensor = engine._Tensor
     for index, node in enumerate(walk.ops):
         operands = node._inputs
@@ -280,11 +279,14 @@ class _Drawing:
     """Collects nodes per cluster and edges, then builds the `graphviz.Digraph`."""
 
     def __init__(self, walk: _Walk, show_values: bool, show_grads: bool,
-                 collapse_modules: bool) -> None:
+                 collapse_modules: bool, module: Any = None) -> None:
         self.walk = walk
         self.show_values = show_values
         self.show_grads = show_grads
         self.collapse = collapse_modules
+        # Scopes hold dotted paths only; a module passed in names their classes.
+        self.classes = ({} if module is None else
+                        {path: type(m).__name__ for path, m in module.named_modules()})
         self.clusters: dict[str | None, list[str]] = {None: []}  # scope -> node statements
         self.edges: list[str] = []
         self._edge_set: set[tuple[str, str]] = set()
@@ -296,10 +298,10 @@ class _Drawing:
         """Every module scope of a recorded operation, with its ancestors."""
         scopes: set[str] = set()
         for scope in {node._scope for node in self.walk.ops if node._scope is not None}:
-            parts = scope.split(".") if scope else []
-            scopes.update(".".join(parts[:k]) for k in range(1, len(parts) + 1))
-            if scope == "":
-                scopes.add("")
+            scopes.add(scope)
+            while "." in scope:
+                scope = scope.rpartition(".")[0]
+                scopes.add(scope)
         return scopes
 
     def scope_of(self, t) -> str | None:
@@ -322,6 +324,13 @@ class _Drawing:
         """The collapsed top-level module that swallows ``t``, if any."""
         scope = self.scope_of(t)
         return scope.split(".")[0] if self.collapse and scope else None
+
+    def scope_label(self, scope: str) -> str:
+        """``"0.hidden (Linear)"`` when the module is known, else the dotted path."""
+        cls = self.classes.get(scope)
+        if scope == "":
+            return cls or _OUTERMOST_LABEL
+        return f"{scope} ({cls})" if cls else scope
 
     # -- statements (DOT text written here: graphviz's per-attribute quoting is too slow
     #    for 100,000-node graphs, and every label is an HTML-like label we escaped)
@@ -412,7 +421,8 @@ class _Drawing:
     def _module_label(self, module: str, members: list) -> str:
         ops = [t for t in members if t.grad_fn is not None]
         params = [t for t in members if t.grad_fn is None]
-        lines = [f"<B>{html.escape(module)}</B>", _small(_count(len(ops), "operation"))]
+        lines = [f"<B>{html.escape(self.scope_label(module))}</B>",
+                 _small(_count(len(ops), "operation"))]
         if params:
             names = ", ".join(p.name.partition(".")[2] for p in params)
             values = _count(sum(p.size for p in params), "value")
@@ -429,7 +439,7 @@ class _Drawing:
         bodies = {s: Graph(name=f"cluster:{s}") for s in scopes}
         for scope in scopes:
             body = bodies[scope]
-            body.attr(label=scope or _OUTERMOST_LABEL, style="rounded,dashed", color="#8c8c8c",
+            body.attr(label=self.scope_label(scope), style="rounded,dashed", color="#8c8c8c",
                       fontcolor="#555555", labeljust="l")
             body.body.extend(self.clusters.get(scope, ()))
         for scope in scopes:  # deepest first, so each child is complete when added
@@ -455,7 +465,7 @@ def _add_legend(graph: "graphviz.Digraph", with_modules: bool) -> None:
 
 
 def draw_graph(root, show_values: bool = False, show_grads: bool = False, *,
-               collapse_modules: bool = False, legend: bool = True,
+               collapse_modules: bool = False, module: Any = None, legend: bool = True,
                rankdir: str = "TB") -> "graphviz.Digraph":
     """A `graphviz.Digraph` of everything that produced ``root``.
 
@@ -469,6 +479,8 @@ def draw_graph(root, show_values: bool = False, show_grads: bool = False, *,
       ``backward(retain_graph=True)``: without it backward frees the graph to draw).
     - ``collapse_modules``: draw each top-level module (first component of the dotted
       scope) as one node, for large models.
+    - ``module``: optionally the ``nn.Module`` that ran, only to add class names to
+      the cluster labels (``hidden (Linear)``); names and clusters need no module.
     - ``legend``: add the legend cluster; ``rankdir``: ``"TB"`` (top to bottom) or ``"LR"``.
 
     Draw it with ``.render(...)`` or ``.pipe(format="svg")``, or show it in Jupyter.
@@ -479,7 +491,7 @@ def draw_graph(root, show_values: bool = False, show_grads: bool = False, *,
         raise ImportError("draw_graph needs the graphviz Python package: "
                           "pip install graphviz (and the Graphviz program: apt-get install "
                           "graphviz)")
-    drawing = _Drawing(_Walk(root), show_values, show_grads, collapse_modules)
+    drawing = _Drawing(_Walk(root), show_values, show_grads, collapse_modules, module)
     drawing.build()
     return drawing.digraph(legend, rankdir)
 
@@ -488,7 +500,9 @@ def render(root, path_stem: str | Path, formats: Sequence[str] = ("svg", "png"),
            **draw_kwargs: Any) -> list[Path]:
     """Draw ``root`` (see `draw_graph` for the options) into ``path_stem.<format>`` files.
 
-    Returns the paths written, e.g. ``[Path("out/model.svg"), Path("out/model.png")]``.
+    Any Graphviz output format works; ``"dot"`` writes the DOT source itself (no
+    Graphviz program needed).  Returns the paths written, e.g.
+    ``[Path("out/model.svg"), Path("out/model.png")]``.
     """
     graph = draw_graph(root, **draw_kwargs)
     stem = Path(path_stem)
@@ -496,7 +510,10 @@ def render(root, path_stem: str | Path, formats: Sequence[str] = ("svg", "png"),
     paths = []
     for fmt in formats:
         path = stem.with_name(f"{stem.name}.{fmt}")
-        path.write_bytes(graph.pipe(format=fmt))
+        if fmt == "dot":
+            path.write_text(graph.source, encoding="utf-8")
+        else:
+            path.write_bytes(graph.pipe(format=fmt))
         paths.append(path)
     return paths
 

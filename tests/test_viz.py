@@ -26,7 +26,7 @@ def parse(graph) -> tuple[dict[str, str], list[tuple[str, str]], dict[str, tuple
             stack.append(None)
         elif line.strip() == "}" and stack:
             stack.pop()
-        elif stack and stack[-1] is None and (label := re.search(r"\blabel=(\S+)", line)):
+        elif stack and stack[-1] is None and (label := re.search(r'\blabel=("[^"]*"|\S+)', line)):
             stack[-1] = label.group(1).strip('"')
         if edge := EDGE.match(line):
             edges.append(edge.groups())
@@ -164,6 +164,23 @@ def test_module_scopes_become_nested_clusters_with_parameters_inside():
     assert cluster_of[output_id(nodes)] == ()  # nor is the loss
 
 
+def test_a_module_passed_in_adds_class_names_to_cluster_labels():
+    class Linear:  # stands in for nn modules: only named_modules() is read
+        def named_modules(self):
+            return iter([("", MLP()), ("hidden", self)])
+
+    class MLP:
+        pass
+
+    x = ag.tensor(np.ones((1, 2)), requires_grad=True)
+    with ag.name_scope(""):
+        with ag.name_scope("hidden"):
+            h = x * 2.0
+        y = ag.tanh(h).sum()
+    nodes, _, cluster_of = parse(ag.draw_graph(y, module=Linear(), legend=False))
+    assert cluster_of[label_of(nodes, "<multiply>")] == ("MLP", "hidden (Linear)")
+
+
 def test_collapse_modules_draws_each_top_level_module_as_one_node():
     x = ag.tensor(np.ones((4, 2)), name="x")
     w = ag.tensor(np.full((2, 3), 0.1), requires_grad=True, name="encoder.weight")
@@ -266,6 +283,8 @@ def test_missing_dot_names_the_package_to_install(tmp_path, monkeypatch):
     graph = ag.draw_graph(y)
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: no `dot` anywhere
     assert "digraph" in graph.source  # building works without Graphviz
+    [dot_file] = ag.render(y, tmp_path / "source", formats=("dot",))
+    assert dot_file.read_text().startswith("digraph")
     for attempt in (lambda: graph.pipe(format="svg"),
                     lambda: graph.render(outfile=tmp_path / "g.png"),
                     lambda: ag.render(y, tmp_path / "g")):
