@@ -142,7 +142,7 @@ class Dropout(Module):
         keep = source.random(np.shape(x)) >= self.p
         dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
         scale = 0.0 if self.p == 1.0 else 1.0 / (1.0 - self.p)  # p == 1 drops everything
-        return x * (keep * scale).astype(dtype)
+        return ag.multiply(x, (keep * scale).astype(dtype))
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -58,7 +58,7 @@ class MSELoss(_Loss):
 
     def _elementwise(self, prediction, target):
         self._check_same_shape(prediction, target)
-        error = prediction - target
+        error = ag.subtract(prediction, target)
         return error * error
 
 

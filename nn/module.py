@@ -252,9 +252,10 @@ class Module:
         ValueError and the module is unchanged.
         """
         try:
+            with open(path, "rb") as f:  # np.load would try a non-zip as .npy or pickle
+                if not zipfile.is_zipfile(f):
+                    raise ValueError("it is not a zip archive")
             with np.load(path, allow_pickle=False) as archive:
-                if not isinstance(archive, np.lib.npyio.NpzFile):
-                    raise ValueError("it holds a single array, not an .npz archive")
                 state = {name: archive[name] for name in archive.files}
         except FileNotFoundError:
             raise

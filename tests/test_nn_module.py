@@ -1,0 +1,413 @@
+"""nn.Module and nn.Parameter: registration, naming, scopes, modes, repr, state and files."""
+import zipfile
+
+import numpy as np
+import pytest
+
+import autograd_lite as ag
+import nn
+
+
+class TwoLayer(nn.Module):
+    def __init__(self, rng=None):
+        super().__init__()
+        self.hidden = nn.Linear(3, 4, rng=rng)
+        self.out = nn.Linear(4, 2, rng=rng)
+
+    def forward(self, x):
+        return self.out(ag.tanh(self.hidden(x)))
+
+
+class Outer(nn.Module):
+    """A Parameter registered between two sub-modules, and a nested Sequential."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = TwoLayer(np.random.default_rng(0))
+        self.scale = nn.Parameter(np.ones(2))
+        self.head = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+
+    def forward(self, x):
+        return self.head(self.encoder(x) * self.scale)
+
+
+# ---- Parameter ---------------------------------------------------------------------------
+def test_parameter_is_a_tensor_that_requires_grad():
+    p = nn.Parameter([1.0, 2.0])
+    assert isinstance(p, ag.Tensor) and p.requires_grad and p.is_leaf
+    assert p.dtype == np.float64
+
+
+@pytest.mark.parametrize("data, dtype", [([1, 2], np.float64), (np.array([True]), np.float64),
+                                         (np.zeros(2, np.float32), np.float32),
+                                         (np.zeros(2, np.float16), np.float16)])
+def test_parameter_converts_integers_to_float64_and_keeps_float_dtypes(data, dtype):
+    assert nn.Parameter(data).dtype == dtype
+
+
+def test_parameter_shares_the_array_and_refuses_complex():
+    a = np.zeros(3)
+    assert nn.Parameter(a).data is a
+    assert nn.Parameter(ag.tensor(a)).data is a
+    with pytest.raises(TypeError, match="real"):
+        nn.Parameter(np.zeros(2, complex))
+
+
+def test_parameter_repr_says_parameter():
+    assert repr(nn.Parameter([1.0])).startswith("Parameter([1.]")
+
+
+def test_parameter_gradient_accumulates_like_a_tensor():
+    p = nn.Parameter([1.0, -2.0])
+    (p * p).sum().backward()
+    np.testing.assert_array_equal(p.grad, [2.0, -4.0])
+
+
+# ---- registration ------------------------------------------------------------------------
+def test_named_parameters_follow_registration_order_depth_first():
+    names = [n for n, _ in Outer().named_parameters()]
+    assert names == ["encoder.hidden.weight", "encoder.hidden.bias", "encoder.out.weight",
+                     "encoder.out.bias", "scale", "head.0.weight", "head.0.bias"]
+    model = Outer()
+    assert [id(p) for p in model.parameters()] == [id(p) for _, p in model.named_parameters()]
+
+
+def test_children_and_modules():
+    model = Outer()
+    assert [type(m).__name__ for m in model.children()] == ["TwoLayer", "Sequential"]
+    assert [n for n, _ in model.named_modules()] == [
+        "", "encoder", "encoder.hidden", "encoder.out", "head", "head.0", "head.1"]
+    assert next(model.modules()) is model
+
+
+def test_shared_parameter_and_module_are_listed_once_under_their_first_name():
+    model = nn.Module()
+    model.a = nn.Linear(2, 2)
+    model.b = model.a
+    model.w = model.a.weight
+    assert [n for n, _ in model.named_parameters()] == ["a.weight", "a.bias"]
+    assert [n for n, _ in model.named_modules()] == ["", "a"]
+
+
+def test_reassigning_or_deleting_an_attribute_unregisters_it():
+    model = nn.Module()
+    model.layer = nn.Linear(2, 2)
+    model.p = nn.Parameter([1.0])
+    model.layer = None
+    assert [n for n, _ in model.named_parameters()] == ["p"]
+    del model.p
+    assert list(model.parameters()) == []
+    model.p = nn.Parameter([2.0])  # registering again works
+    assert [n for n, _ in model.named_parameters()] == ["p"]
+
+
+def test_plain_tensors_are_not_registered():
+    model = nn.Module()
+    model.t = ag.tensor([1.0], requires_grad=True)
+    assert list(model.parameters()) == []
+
+
+def test_assigning_before_super_init_is_a_clear_error():
+    class Forgot(nn.Module):
+        def __init__(self):
+            self.w = nn.Parameter([1.0])
+
+    with pytest.raises(AttributeError, match=r"super\(\)\.__init__\(\)"):
+        Forgot()
+
+
+def test_a_module_holding_itself_does_not_loop_forever():
+    model = nn.Linear(1, 1)
+    model.me = model
+    assert [n for n, _ in model.named_parameters()] == ["weight", "bias"]
+
+
+def test_forward_must_be_defined():
+    with pytest.raises(NotImplementedError, match="forward"):
+        nn.Module()(1.0)
+
+
+# ---- parameter names and name scopes (for graph drawing) ---------------------------------
+def test_calling_the_outermost_model_names_every_parameter_by_its_dotted_path():
+    model = Outer()
+    model(np.ones((5, 3)))
+    for name, p in model.named_parameters():
+        assert p.name == name
+
+
+def test_sequential_parameters_are_named_by_index():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    model(np.ones((1, 2)))
+    assert [p.name for p in model.parameters()] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+
+
+def test_names_follow_a_changed_tree_and_the_outermost_caller():
+    model = TwoLayer()
+    x = np.ones((1, 3))
+    model(x)
+    assert model.hidden.weight.name == "hidden.weight"
+    model.hidden = nn.Linear(3, 4)  # replaced: the new parameters get names at the next call
+    model(x)
+    assert model.hidden.weight.name == "hidden.weight"
+    model.hidden(x)  # called on its own it is the outermost model
+    assert model.hidden.weight.name == "weight"
+    model(x)
+    assert model.hidden.weight.name == "hidden.weight"
+
+
+def test_an_unchanged_model_does_not_walk_its_tree_again(monkeypatch):
+    model = Outer()
+    x = np.ones((2, 3))
+    model(x)
+    loss = nn.MSELoss()
+    loss(model(x), np.zeros((2, 2)))  # another outermost module in between
+    walks = []
+    monkeypatch.setattr(nn.Module, "named_parameters",
+                        lambda self: walks.append(self) or iter(()))
+    for _ in range(3):
+        loss(model(x), np.zeros((2, 2)))
+    assert walks == []
+
+
+def test_operations_carry_the_dotted_module_path_as_scope():
+    model = Outer()
+    y = model(np.ones((2, 3)))
+    relu = y
+    linear_add = relu._inputs[0]             # head.0: x @ W + b
+    assert (relu._scope, linear_add._scope) == ("head.1", "head.0")
+    scaled = linear_add._inputs[0]._inputs[0]  # encoder(x) * scale, the root's own op
+    assert scaled._scope == ""
+    out_add = scaled._inputs[0]
+    assert out_add._scope == "encoder.out"
+    tanh = out_add._inputs[0]._inputs[0]     # ag.tanh in TwoLayer.forward
+    assert tanh._scope == "encoder"
+    assert tanh._inputs[0]._scope == "encoder.hidden"
+
+
+def test_a_module_in_two_parents_keeps_its_first_name_as_scope():
+    shared = nn.Linear(2, 2)
+    first, second = nn.Sequential(shared), nn.Module()
+    second.layer = shared
+    y = nn.Sequential(first)(np.ones((1, 2)))
+    assert y._scope == "0.0"
+    assert shared._scope_name == "0"
+
+
+def test_no_scope_or_recording_under_no_grad():
+    model = TwoLayer()
+    with ag.no_grad():
+        y = model(np.ones((1, 3)))
+    assert y.grad_fn is None and y._scope is None
+
+
+def test_an_exception_in_forward_resets_the_call_depth():
+    class Broken(nn.Module):
+        def forward(self, x):
+            raise RuntimeError("boom")
+
+    model = nn.Sequential(Broken())
+    with pytest.raises(RuntimeError, match="boom"):
+        model(1.0)
+    lone = nn.Linear(2, 2)
+    assert lone(np.ones((1, 2)))._scope == ""  # still the outermost call
+
+
+# ---- modes, gradients, repr ----------------------------------------------------------------
+def test_train_and_eval_are_recursive_and_return_self():
+    model = Outer()
+    assert all(m.training for m in model.modules())
+    assert model.eval() is model
+    assert not any(m.training for m in model.modules())
+    model.train()
+    assert all(m.training for m in model.modules())
+
+
+def test_zero_grad_sets_grads_to_none():
+    model = TwoLayer()
+    model(np.ones((2, 3))).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_repr_shows_the_module_tree():
+    assert repr(Outer()) == (
+        "Outer(\n"
+        "  (encoder): TwoLayer(\n"
+        "    (hidden): Linear(in_features=3, out_features=4, bias=True)\n"
+        "    (out): Linear(in_features=4, out_features=2, bias=True)\n"
+        "  )\n"
+        "  (head): Sequential(\n"
+        "    (0): Linear(in_features=2, out_features=2, bias=True)\n"
+        "    (1): ReLU()\n"
+        "  )\n"
+        ")")
+
+
+# ---- state dicts -------------------------------------------------------------------------------
+def _snapshot(model):
+    return {n: (p.data.copy(), p.data.dtype) for n, p in model.named_parameters()}
+
+
+def _assert_unchanged(model, snapshot):
+    for n, p in model.named_parameters():
+        np.testing.assert_array_equal(p.data, snapshot[n][0])
+        assert p.dtype == snapshot[n][1]
+
+
+def test_state_dict_holds_copies():
+    model = TwoLayer()
+    state = model.state_dict()
+    assert list(state) == [n for n, _ in model.named_parameters()]
+    state["hidden.weight"][...] = 7.0
+    assert not np.any(model.hidden.weight.data == 7.0)
+
+
+def test_load_state_dict_writes_in_place_keeping_dtype():
+    source = TwoLayer(np.random.default_rng(1))
+    target = TwoLayer(np.random.default_rng(2))
+    target.hidden.weight = nn.Parameter(target.hidden.weight.data.astype(np.float32))
+    arrays = {n: p.data for n, p in target.named_parameters()}
+    result = target.load_state_dict(source.state_dict())
+    assert result == nn.IncompatibleKeys([], [])
+    for n, p in target.named_parameters():
+        assert p.data is arrays[n]
+        np.testing.assert_allclose(p.data, source.state_dict()[n], rtol=1e-7)
+    assert target.hidden.weight.dtype == np.float32
+
+
+def test_load_state_dict_accepts_tensors_and_lists():
+    model = nn.Linear(2, 1)
+    model.load_state_dict({"weight": ag.tensor([[1.0], [2.0]]), "bias": [3]})
+    np.testing.assert_array_equal(model.bias.data, [3.0])
+
+
+def test_optimizer_keeps_working_after_load_state_dict():
+    model = nn.Linear(2, 1)
+    optimizer = nn.optim.SGD(model.parameters(), lr=1.0)
+    model.load_state_dict({"weight": np.zeros((2, 1)), "bias": np.zeros(1)})
+    model(np.ones((1, 2))).sum().backward()
+    optimizer.step()
+    np.testing.assert_array_equal(model.weight.data, [[-1.0], [-1.0]])
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s.pop("out.bias"), "missing keys 'out.bias'"),
+    (lambda s: s.update(extra=np.ones(1)), "unexpected keys 'extra'"),
+    (lambda s: s.update({"hidden.weight": np.ones((4, 3))}),
+     r"'hidden.weight' has shape \(4, 3\), the parameter \(3, 4\)"),
+    (lambda s: s.update({"out.bias": np.array(["a", "b"])}), "non-numeric"),
+])
+def test_load_state_dict_errors_load_nothing(change, message):
+    model = TwoLayer()
+    before = _snapshot(model)
+    state = {n: a + 1.0 for n, a in model.state_dict().items()}
+    change(state)
+    with pytest.raises(ValueError, match=message):
+        model.load_state_dict(state)
+    _assert_unchanged(model, before)
+
+
+def test_load_state_dict_names_every_offending_key():
+    model = TwoLayer()
+    state = model.state_dict()
+    del state["hidden.bias"], state["out.bias"]
+    state["hidden.weight"] = np.ones(2)
+    with pytest.raises(ValueError) as info:
+        model.load_state_dict(state)
+    for key in ("hidden.bias", "out.bias", "hidden.weight"):
+        assert key in str(info.value)
+
+
+def test_load_state_dict_not_strict_reports_what_it_skipped():
+    model = TwoLayer()
+    state = model.state_dict()
+    new_bias = state.pop("out.bias") + 1.0
+    state["hidden.bias"] = state["hidden.bias"] + 1.0
+    state["extra"] = new_bias
+    result = model.load_state_dict(state, strict=False)
+    assert result == nn.IncompatibleKeys(["out.bias"], ["extra"])
+    np.testing.assert_array_equal(model.hidden.bias.data, state["hidden.bias"])
+    with pytest.raises(ValueError, match="shape"):  # shapes are checked even then
+        model.load_state_dict({"out.bias": np.ones(5)}, strict=False)
+
+
+# ---- files ---------------------------------------------------------------------------------------
+def test_save_and_load_round_trip(tmp_path):
+    path = tmp_path / "model.weights"  # no .npz suffix: the exact path is used
+    source = Outer()
+    source.save(path)
+    assert path.exists() and not (tmp_path / "model.weights.npz").exists()
+    target = Outer()
+    assert target.load(path) is target
+    for (n, a), (m, b) in zip(source.state_dict().items(), target.state_dict().items()):
+        assert n == m
+        np.testing.assert_array_equal(a, b)
+    assert list(tmp_path.iterdir()) == [path]  # no temporary files left behind
+
+
+def test_saved_file_is_a_plain_npz(tmp_path):
+    path = tmp_path / "m.npz"
+    model = nn.Linear(2, 3)
+    model.save(path)
+    with np.load(path, allow_pickle=False) as archive:
+        assert sorted(archive.files) == ["bias", "weight"]
+        np.testing.assert_array_equal(archive["weight"], model.weight.data)
+
+
+def test_save_and_load_keep_float32(tmp_path):
+    model = nn.Linear(2, 2, dtype=np.float32)
+    model.save(tmp_path / "m.npz")
+    fresh = nn.Linear(2, 2, dtype=np.float32).load(tmp_path / "m.npz")
+    assert fresh.weight.dtype == np.float32
+    np.testing.assert_array_equal(fresh.weight.data, model.weight.data)
+
+
+def _write_corrupt_files(tmp_path, model):
+    good = tmp_path / "good.npz"
+    model.save(good)
+    data = good.read_bytes()
+    flipped = bytearray(data)
+    flipped[len(data) // 3] ^= 0xFF  # inside the first member's array bytes
+    files = {
+        "truncated": data[: len(data) // 2],
+        "flipped byte": bytes(flipped),
+        "text": b"this is not an archive",
+        "empty": b"",
+    }
+    paths = {}
+    for name, content in files.items():
+        paths[name] = tmp_path / f"{name}.npz"
+        paths[name].write_bytes(content)
+    paths["object array"] = tmp_path / "object.npz"
+    np.savez(paths["object array"], weight=np.array([None, 1], dtype=object))
+    paths["single npy"] = tmp_path / "single.npy"
+    np.save(paths["single npy"], np.ones(3))
+    paths["bad member"] = tmp_path / "member.npz"
+    with zipfile.ZipFile(paths["bad member"], "w") as archive:
+        archive.writestr("weight.npy", b"\x93NUMPY garbage")
+    return paths
+
+
+def test_every_bad_file_is_refused_and_the_module_is_unchanged(tmp_path):
+    model = TwoLayer()
+    before = _snapshot(model)
+    for kind, path in _write_corrupt_files(tmp_path, model).items():
+        with pytest.raises(ValueError, match="cannot load") as info:
+            model.load(path)
+        assert str(path) in str(info.value), kind
+        _assert_unchanged(model, before)
+
+
+def test_a_valid_archive_with_the_wrong_keys_is_refused_unchanged(tmp_path):
+    model, other = TwoLayer(), nn.Linear(3, 4)
+    other.save(tmp_path / "other.npz")
+    before = _snapshot(model)
+    with pytest.raises(ValueError, match="missing keys"):
+        model.load(tmp_path / "other.npz")
+    _assert_unchanged(model, before)
+
+
+def test_loading_a_missing_file_raises_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        nn.Linear(1, 1).load(tmp_path / "nope.npz")
