@@ -17,9 +17,11 @@ constant        small grey text: an array or scalar operand
 Tensor boxes show the name (or the tape id ``v3`` / ``x0`` when unnamed), the shape
 and the dtype.  Edges point the way data flows, from operands to operation to
 result; for operations whose operand order matters the edges carry the position.
-Operations recorded inside an ``nn.Module`` (or an ``ag.name_scope``) sit in a
-dashed cluster labelled with the module's dotted path; parameters sit in the
-cluster of the module that owns them.
+Operations recorded inside a sub-module's forward (or an ``ag.name_scope``) sit in
+a dashed cluster labelled with its dotted path (``0``, ``0.hidden``), nested like
+the modules; parameters sit in the cluster of the module that owns them.  The
+outermost module called (the model, and likewise a loss module) has no path, so
+its own operations are not boxed.
 """
 from __future__ import annotations
 
@@ -41,7 +43,6 @@ except ImportError:  # drawing is optional (pip install "autograd_lite[graph]");
 
 __all__ = ["draw_graph", "render", "tape", "Tape", "TapeEntry", "GraphvizNotInstalled"]
 
-_OUTERMOST_LABEL = "model"  # cluster label for the outermost module's own scope ""
 _ORDERED_OPS_SKIP = frozenset({"add", "multiply", "maximum", "minimum"})  # operand order is moot
 _FREED_NOTE = "graph freed by backward(); pass retain_graph=True to draw it"
 
@@ -66,7 +67,7 @@ def _num(x: Any) -> str:
         return str(bool(x))
     if isinstance(x, (int, np.integer)):
         return str(int(x))
-    text = f"{float(x):.4g}"
+    text = f"{float(x) + 0.0:.4g}"  # + 0.0 turns -0.0 into 0
     return text.replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
 
 
@@ -217,7 +218,7 @@ class Tape(list):
         return [("-" if e.index is None else str(e.index),
                  e.id if e.name is None else f"{e.id} {e.name}", e.op, ", ".join(e.inputs),
                  _shape(e.shape), _dtype(e.dtype),
-                 "" if e.scope is None else (e.scope or _OUTERMOST_LABEL)) for e in self]
+                 "" if e.scope is None else (e.scope or "(outermost)")) for e in self]
 
     def __str__(self) -> str:
         table = [self._COLUMNS] + self.rows()
@@ -295,9 +296,13 @@ class _Drawing:
 
     # -- where things go
     def _module_scopes(self) -> set[str]:
-        """Every module scope of a recorded operation, with its ancestors."""
+        """Every named module scope of a recorded operation, with its ancestors.
+
+        Scope ``""`` (an outermost module's own operations) gets no cluster: the model
+        and the loss are both outermost modules, and ``""`` cannot tell them apart.
+        """
         scopes: set[str] = set()
-        for scope in {node._scope for node in self.walk.ops if node._scope is not None}:
+        for scope in {node._scope for node in self.walk.ops if node._scope}:
             scopes.add(scope)
             while "." in scope:
                 scope = scope.rpartition(".")[0]
@@ -305,9 +310,9 @@ class _Drawing:
         return scopes
 
     def scope_of(self, t) -> str | None:
-        """The cluster of a tensor: its op's scope, or for a parameter its owner's."""
+        """The named scope of a tensor: its op's, or for a parameter its owner's."""
         if t.grad_fn is not None:
-            return t._scope
+            return t._scope or None
         if _is_parameter(t) and t.name:
             owner = t.name.rpartition(".")[0]
             if owner in self.scopes:
@@ -315,10 +320,8 @@ class _Drawing:
         return None
 
     def cluster(self, scope: str | None) -> str | None:
-        """The cluster actually used: an existing one, outermost module for collapsed."""
-        if scope is None or scope == "" or not self.collapse:
-            return scope
-        return "" if "" in self.scopes else None
+        """The cluster a node of ``scope`` is drawn in (none when modules are collapsed)."""
+        return None if self.collapse else scope
 
     def home(self, t) -> str | None:
         """The collapsed top-level module that swallows ``t``, if any."""
@@ -328,8 +331,6 @@ class _Drawing:
     def scope_label(self, scope: str) -> str:
         """``"0.hidden (Linear)"`` when the module is known, else the dotted path."""
         cls = self.classes.get(scope)
-        if scope == "":
-            return cls or _OUTERMOST_LABEL
         return f"{scope} ({cls})" if cls else scope
 
     # -- statements (DOT text written here: graphviz's per-attribute quoting is too slow
@@ -393,10 +394,11 @@ class _Drawing:
         walk = self.walk
         Tensor = engine._Tensor
         module = self.home(node)
+        scope = self.scope_of(node)
         tensor_id = walk.ids[id(node)]
         if module is None:
             target = f"op{tensor_id[1:]}"
-            self.node(node._scope, target, _html(html.escape(_op_label(node))), "operation")
+            self.node(scope, target, _html(html.escape(_op_label(node))), "operation")
             self.edge(target, tensor_id)
         else:
             target = f"module:{module}"
@@ -405,7 +407,7 @@ class _Drawing:
         operands = node._inputs
         if operands is None:
             note = f"freed{tensor_id}"
-            self.node(node._scope, note, _html(html.escape(_FREED_NOTE)), "note")
+            self.node(scope, note, _html(html.escape(_FREED_NOTE)), "note")
             self.edge(note, target, style="dashed", color="#a00000")
             return
         ordered = len(operands) > 1 and node.grad_fn.name not in _ORDERED_OPS_SKIP
@@ -413,7 +415,7 @@ class _Drawing:
             attrs = {"label": str(position), "fontsize": "8"} if ordered and module is None else {}
             if not isinstance(operand, Tensor):
                 if module is None:
-                    self.edge(self.constant(operand, node._scope), target, style="dashed",
+                    self.edge(self.constant(operand, scope), target, style="dashed",
                               color="#999999", **attrs)
             elif module is None or self.home(operand) != module:
                 self.edge(walk.ids[id(operand)], target, dedupe=module is not None, **attrs)
@@ -434,8 +436,7 @@ class _Drawing:
                       node_attr=dict(fontname="Helvetica", fontsize="11"),
                       edge_attr=dict(arrowsize="0.6", fontname="Helvetica"))
         # Graphviz nests a cluster by adding it to its parent: fill the deepest first.
-        scopes = sorted((s for s in self.scopes if self.cluster(s) == s),
-                        key=lambda s: (1 if s == "" else -s.count("."), s))
+        scopes = [] if self.collapse else sorted(self.scopes, key=lambda s: (-s.count("."), s))
         bodies = {s: Graph(name=f"cluster:{s}") for s in scopes}
         for scope in scopes:
             body = bodies[scope]
@@ -443,8 +444,7 @@ class _Drawing:
                       fontcolor="#555555", labeljust="l")
             body.body.extend(self.clusters.get(scope, ()))
         for scope in scopes:  # deepest first, so each child is complete when added
-            parent = None if scope == "" else scope.rpartition(".")[0]
-            bodies.get(parent, graph).subgraph(bodies[scope])
+            bodies.get(scope.rpartition(".")[0], graph).subgraph(bodies[scope])
         graph.body.extend(self.clusters[None])
         graph.body.extend(self.edges)
         if legend:

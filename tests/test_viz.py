@@ -135,6 +135,7 @@ def test_values_and_grads_appear_only_when_asked():
     (np.array([1.0, np.nan, 3.0, np.inf, 5.0]), "min 1  mean 3  max 5  (2 non-finite)"),
     (np.array([True, False, True]), "2 of 3 true"),
     (np.array([1.5e10]), "1.5e10"),
+    (np.array(-0.0), "0"),
 ])
 def test_compact_number_summaries(values, text):
     assert viz._summary(values) == text
@@ -155,11 +156,12 @@ def test_module_scopes_become_nested_clusters_with_parameters_inside():
     loss = (out * out).mean()
     graph = ag.draw_graph(loss, legend=False)
     nodes, _, cluster_of = parse(graph)
-    assert cluster_of[label_of(nodes, "0.hidden.weight")] == ("model", "0", "0.hidden")
-    assert cluster_of["op0"] == ("model", "0", "0.hidden")  # x @ w
-    assert cluster_of[label_of(nodes, "tanh")] == ("model", "0")
-    assert cluster_of[label_of(nodes, "<B>1.weight")] == ("model", "1")
-    assert cluster_of[label_of(nodes, "logsumexp")] == ("model",)
+    assert cluster_of[label_of(nodes, "0.hidden.weight")] == ("0", "0.hidden")
+    assert cluster_of["op0"] == ("0", "0.hidden")  # x @ w
+    assert cluster_of[label_of(nodes, "tanh")] == ("0",)
+    assert cluster_of[label_of(nodes, "<B>1.weight")] == ("1",)
+    # scope "": the outermost module's own operations (model or loss: "" cannot tell)
+    assert cluster_of[label_of(nodes, "logsumexp")] == ()
     assert cluster_of[label_of(nodes, "<B>x</B>")] == ()  # data is not part of the model
     assert cluster_of[output_id(nodes)] == ()  # nor is the loss
 
@@ -178,7 +180,7 @@ def test_a_module_passed_in_adds_class_names_to_cluster_labels():
             h = x * 2.0
         y = ag.tanh(h).sum()
     nodes, _, cluster_of = parse(ag.draw_graph(y, module=Linear(), legend=False))
-    assert cluster_of[label_of(nodes, "<multiply>")] == ("MLP", "hidden (Linear)")
+    assert cluster_of[label_of(nodes, "<multiply>")] == ("hidden (Linear)",)
 
 
 def test_collapse_modules_draws_each_top_level_module_as_one_node():
@@ -223,6 +225,33 @@ def test_drawing_changes_nothing():
 def test_non_tensor_root_is_a_clear_type_error(function):
     with pytest.raises(TypeError, match="Tensor.*ndarray"):
         function(np.ones(3))
+
+
+def test_nn_model_is_drawn_with_module_clusters_and_parameter_names(tmp_path):
+    nn = pytest.importorskip("nn")
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(8, 2)), rng.integers(0, 2, size=8)
+    model = nn.Sequential(nn.Linear(2, 3, rng=rng), nn.Tanh(), nn.Linear(3, 2, rng=rng))
+    weights = (model[0].weight ** 2).sum() + (model[2].weight ** 2).sum()
+    loss = nn.CrossEntropyLoss()(model(X), y) + 0.01 / 2 * weights  # seed 004: 2-3-2, L2
+    loss.backward(retain_graph=True)
+    nodes, edges, cluster_of = parse(ag.draw_graph(loss, legend=False))
+    for name, cluster in [("0.weight", "0"), ("0.bias", "0"), ("2.weight", "2"),
+                          ("2.bias", "2")]:
+        node = label_of(nodes, f"<B>{name}</B>")
+        assert cluster_of[node] == (cluster,), name
+        assert "grad " not in nodes[node]
+    assert cluster_of[label_of(nodes, "<tanh>")] == ("1",)
+    assert cluster_of[label_of(nodes, "logsumexp")] == ()  # the loss module is outermost
+    assert {c for path in cluster_of.values() for c in path} == {"0", "1", "2"}
+    named = ag.draw_graph(loss, show_grads=True, module=model)
+    nodes, _, cluster_of = parse(named)
+    assert {c for path in cluster_of.values() for c in path} >= {"0 (Linear)", "1 (Tanh)",
+                                                                 "2 (Linear)"}
+    assert sum("grad " in label for label in nodes.values()) == 4  # the parameters' .grad
+    if shutil.which("dot"):
+        [svg] = ag.render(loss, tmp_path / "seed004", formats=("svg",), module=model)
+        assert b"0.weight" in svg.read_bytes() and b"2 (Linear)" in svg.read_bytes()
 
 
 # ---- the tape ----------------------------------------------------------------------------
