@@ -25,16 +25,17 @@ its own operations are not boxed.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 from collections import Counter
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
-from . import engine
 from .engine import graph_nodes
+from .tensor import Tensor
 
 try:
     import graphviz
@@ -149,8 +150,7 @@ class _Walk:
     order, ``x0, x1, ...`` for leaves in order of first use.
     """
 
-    def __init__(self, root) -> None:
-        Tensor = engine._Tensor
+    def __init__(self, root: Tensor) -> None:
         if not isinstance(root, Tensor):
             raise TypeError(f"expected an autograd_lite Tensor, got {type(root).__name__}: pass "
                             "the result of a computation on Tensors (e.g. the loss)")
@@ -232,7 +232,7 @@ class Tape(list):
     __repr__ = __str__
 
 
-def tape(root) -> Tape:
+def tape(root: Tensor) -> Tape:
     """The Wengert list behind ``root``: ``print(ag.tape(loss))``.
 
     Each entry holds the execution index, the id (``v3``; ``x0`` for leaves), the
@@ -242,7 +242,6 @@ def tape(root) -> Tape:
     walk = _Walk(root)
     entries = Tape(TapeEntry(None, walk.ids[id(t)], t.name, _leaf_kind(t), (), t.shape, t.dtype,
                              None, t) for t in walk.leaves)
-    Tensor = engine._Tensor
     for index, node in enumerate(walk.ops):
         operands = node._inputs
         inputs = ("<freed>",) if operands is None else tuple(
@@ -371,7 +370,6 @@ class _Drawing:
     # -- the whole graph
     def build(self) -> None:
         walk = self.walk
-        Tensor = engine._Tensor
         exported = {id(walk.root)}  # tensors of a collapsed module that are used outside it
         if self.collapse:
             for node in walk.ops:
@@ -392,7 +390,6 @@ class _Drawing:
 
     def _operation(self, node, exported: set[int]) -> None:
         walk = self.walk
-        Tensor = engine._Tensor
         module = self.home(node)
         scope = self.scope_of(node)
         tensor_id = walk.ids[id(node)]
@@ -464,7 +461,7 @@ def _add_legend(graph: "graphviz.Digraph", with_modules: bool) -> None:
             box.edge(f"legend_{a}", f"legend_{b}", style="invis")
 
 
-def draw_graph(root, show_values: bool = False, show_grads: bool = False, *,
+def draw_graph(root: Tensor, show_values: bool = False, show_grads: bool = False, *,
                collapse_modules: bool = False, module: Any = None, legend: bool = True,
                rankdir: str = "TB") -> "graphviz.Digraph":
     """A `graphviz.Digraph` of everything that produced ``root``.
@@ -496,7 +493,7 @@ def draw_graph(root, show_values: bool = False, show_grads: bool = False, *,
     return drawing.digraph(legend, rankdir)
 
 
-def render(root, path_stem: str | Path, formats: Sequence[str] = ("svg", "png"),
+def render(root: Tensor, path_stem: str | Path, formats: Sequence[str] = ("svg", "png"),
            **draw_kwargs: Any) -> list[Path]:
     """Draw ``root`` (see `draw_graph` for the options) into ``path_stem.<format>`` files.
 
@@ -531,16 +528,19 @@ if graphviz is not None:
         """A `graphviz.Digraph` whose rendering explains a missing Graphviz installation."""
 
         def pipe(self, *args: Any, **kwargs: Any):
-            try:
+            with self._needs_program(kwargs.get("engine")):
                 return super().pipe(*args, **kwargs)
-            except graphviz.ExecutableNotFound as exc:
-                raise GraphvizNotInstalled([kwargs.get("engine") or self.engine]) from exc
 
         def render(self, *args: Any, **kwargs: Any):
-            try:
+            with self._needs_program(kwargs.get("engine")):
                 return super().render(*args, **kwargs)
+
+        @contextlib.contextmanager
+        def _needs_program(self, engine: str | None) -> Iterator[None]:
+            try:
+                yield
             except graphviz.ExecutableNotFound as exc:
-                raise GraphvizNotInstalled([kwargs.get("engine") or self.engine]) from exc
+                raise GraphvizNotInstalled([engine or self.engine]) from exc
 else:
     class GraphvizNotInstalled(RuntimeError):
         """Raised by drawing when Graphviz is missing (the graphviz package is absent here)."""

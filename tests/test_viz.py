@@ -305,6 +305,7 @@ def test_svg_and_png_render_with_the_dot_program(tmp_path):
     assert not list((tmp_path / "sub").glob("graph")), "no stray DOT file"
     rendered = graph.render(outfile=tmp_path / "r.svg", cleanup=True)
     assert rendered.endswith("r.svg")
+    assert "<svg" in graph._repr_mimebundle_()["image/svg+xml"]  # Jupyter's inline display
 
 
 def test_missing_dot_names_the_package_to_install(tmp_path, monkeypatch):
@@ -314,7 +315,7 @@ def test_missing_dot_names_the_package_to_install(tmp_path, monkeypatch):
     assert "digraph" in graph.source  # building works without Graphviz
     [dot_file] = ag.render(y, tmp_path / "source", formats=("dot",))
     assert dot_file.read_text().startswith("digraph")
-    for attempt in (lambda: graph.pipe(format="svg"),
+    for attempt in (lambda: graph.pipe(format="svg"), graph._repr_mimebundle_,
                     lambda: graph.render(outfile=tmp_path / "g.png"),
                     lambda: ag.render(y, tmp_path / "g")):
         with pytest.raises(ag.GraphvizNotInstalled, match="apt-get install graphviz") as info:
