@@ -121,13 +121,12 @@ class CrossEntropyLoss(_Loss):
                 raise ValueError(f"{name}: integer class targets of shape {classes.shape} "
                                  f"do not fit logits of shape {shape}: expected target shape "
                                  f"{shape[:-1]}")
-            bad = (classes < 0) | (classes >= shape[-1])
-            if bad.any():
-                raise ValueError(f"{name}: class index {classes[bad].flat[0]} out of range "
-                                 f"for {shape[-1]} classes (logits shape {shape}, target "
-                                 f"shape {classes.shape})")
-            target = np.zeros(shape, dtype=np.result_type(_array(logits).dtype, np.float32))
-            np.put_along_axis(target, classes[..., None], 1.0, axis=-1)
+            if classes.size and (classes.min() < 0 or classes.max() >= shape[-1]):
+                bad = classes[(classes < 0) | (classes >= shape[-1])][0]
+                raise ValueError(f"{name}: class index {bad} out of range for {shape[-1]} "
+                                 f"classes (logits shape {shape}, target shape {classes.shape})")
+            one_hot = classes[..., None] == np.arange(shape[-1])
+            target = one_hot.astype(np.result_type(_array(logits).dtype, np.float32))
         elif np.shape(target) != shape:
             raise ValueError(f"{name}: probability targets of shape {np.shape(target)} do not "
                              f"match logits of shape {shape} (integer class targets would "

@@ -113,7 +113,7 @@ ACTIVATIONS = [
 ]
 
 
-@pytest.mark.parametrize("module, reference", ACTIVATIONS, ids=lambda v: repr(v)[:20])
+@pytest.mark.parametrize("module, reference", [pytest.param(m, f, id=repr(m)) for m, f in ACTIVATIONS])
 @settings(max_examples=20, deadline=None)
 @given(x=small_arrays)
 def test_activation_values_and_gradients(module, reference, x):
