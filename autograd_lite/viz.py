@@ -474,8 +474,10 @@ def draw_graph(root: Tensor, show_values: bool = False, show_grads: bool = False
       scalar, up to four entries, else min / mean / max).
     - ``show_grads``: add the same summary of ``.grad`` where it is set (leaves, after
       ``backward(retain_graph=True)``: without it backward frees the graph to draw).
-    - ``collapse_modules``: draw each top-level module (first component of the dotted
-      scope) as one node, for large models.
+    - ``collapse_modules``: draw each top-level sub-module (first component of the
+      dotted scope) as one node listing its operation and parameter counts, for large
+      models; tensors it hands to the rest of the graph stay visible, constants used
+      inside it are not drawn.
     - ``module``: optionally the ``nn.Module`` that ran, only to add class names to
       the cluster labels (``hidden (Linear)``); names and clusters need no module.
     - ``legend``: add the legend cluster; ``rankdir``: ``"TB"`` (top to bottom) or ``"LR"``.
