@@ -107,7 +107,7 @@ class Primitive:
 
     ``forward(*arrays, **kwargs)`` is the NumPy computation; ``vjps[i](g, ans, *args,
     **kwargs)`` maps the output gradient ``g`` (shape of ``ans``) to the gradient of
-    argument ``i`` (any shape broadcastable to it: the engine unbroadcasts).  A
+    argument ``i`` (broadcast-compatible with it: the engine fits it, `unbroadcast`).  A
     variadic primitive (concatenate, stack) gives ``vjp_any(i, g, ans, *args, **kw)``.
     """
 
@@ -187,19 +187,30 @@ def _operand_error(exc: Exception, prim: Primitive, datas: list, kwargs: dict) -
 
 
 def unbroadcast(g, shape: tuple):
-    """Sum ``g`` over the axes NumPy broadcasting added or stretched, giving ``shape``.
+    """Fit a rule's gradient ``g`` to its operand's ``shape``.
 
-    Works on arrays and Tensors alike (only ``.shape``, ``.sum`` and ``.reshape``).
+    Sums over the axes NumPy broadcasting added or stretched in the forward pass, and
+    stretches a gradient a rule left broadcastable (``sum``'s rule returns one value
+    per reduced slice).  Works on arrays and Tensors alike.
     """
     gshape = g.shape
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
-    if axes:
-        g = g.sum(axis=axes)
-    return g.reshape(shape)
+    if lead >= 0:
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+        if axes:
+            g = g.sum(axis=axes, keepdims=True)
+        if lead:
+            g = g.reshape(g.shape[lead:])
+        if g.shape == shape:
+            return g
+    if isinstance(g, _Tensor):
+        return np.broadcast_to(g, shape)  # recorded: NumPy dispatches it to the table
+    stretched = np.empty(shape, dtype=g.dtype)  # cheaper than a broadcast view, and writable
+    stretched[...] = g
+    return stretched
 
 
 _by_sequence = operator.attrgetter("_seq")

@@ -88,6 +88,17 @@ def softmax(x, axis: int = -1) -> Tensor:
     return ops.exp(log_softmax(x, axis))
 
 
+def softmax_cross_entropy(logits, target) -> Tensor:
+    """Per-row cross-entropy ``-sum(p * log_softmax(logits), axis=-1)``, fused.
+
+    ``logits`` (..., C); ``target`` integer classes (...) or probabilities (..., C).
+    Returns shape (...).  One primitive: cheaper and more stable than the composite.
+    """
+    if not isinstance(target, Tensor):
+        target = np.asarray(target)
+    return ops.softmax_cross_entropy(logits, target)
+
+
 # ---- shape -----------------------------------------------------------------------------
 def _shape_args(shape) -> tuple:
     """``reshape(2, 3)`` and ``reshape((2, 3))`` both mean shape (2, 3)."""

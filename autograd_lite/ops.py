@@ -4,8 +4,9 @@ Each entry is ``defprim(name, forward, vjp_for_arg0, vjp_for_arg1, ...)``.  A ru
 ``vjp(g, ans, *args, **kwargs)`` returns the gradient of one argument given the
 output gradient ``g``; ``ans`` is the forward result.  Rules are written with NumPy
 calls and operators only, so they run on arrays in a plain backward pass and on
-Tensors (recording, hence differentiable again) under ``create_graph``.  Rules may
-return anything broadcastable to the argument's shape: the engine unbroadcasts.
+Tensors (recording, hence differentiable again) under ``create_graph``.  A rule may
+return a gradient broadcast-compatible with its argument: the engine sums it over
+broadcast axes or stretches it to the argument's shape (``unbroadcast``).
 
 Conventions at kinks are stated beside their rules.
 """
@@ -137,7 +138,7 @@ def _restore_axes(g, shape: tuple, axis, keepdims):
 
 sum = defprim("sum", lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims),
               lambda g, ans, x, axis=None, keepdims=False:
-              _restore_axes(g, x.shape, axis, keepdims) * np.ones(x.shape, x.dtype))
+              _restore_axes(g, x.shape, axis, keepdims))  # the engine stretches it to x's shape
 
 
 # max/min: the gradient is shared evenly among the elements tied for the extreme.
@@ -166,6 +167,43 @@ def _logsumexp(x, axis=None, keepdims=False):
 logsumexp = defprim("logsumexp", _logsumexp,
                     lambda g, ans, x, axis=None, keepdims=False:
                     _restore_axes(g, x.shape, axis, keepdims) * np.exp(x - _restore_axes(ans, x.shape, axis, keepdims)))
+
+
+def _class_probabilities(target, logits):
+    """Integer class labels (...) as one-hot rows (..., C); probabilities pass through."""
+    labels = value(target)
+    if labels.dtype.kind not in "iu":
+        return target  # maybe a Tensor: keep it, its derivative matters under create_graph
+    return (labels[..., None] == np.arange(logits.shape[-1])).astype(value(logits).dtype)
+
+
+def _softmax_cross_entropy(logits, target):
+    lse = _logsumexp(logits, axis=-1)
+    if target.dtype.kind in "iu":
+        return lse - np.take_along_axis(logits, target[..., None], axis=-1)[..., 0]
+    return lse * target.sum(axis=-1) - (target * logits).sum(axis=-1)
+
+
+def _log_softmax_rows(z):
+    # Softmax is shift-invariant, so shifting by a constant (the max) keeps every
+    # derivative exact, also when this rule is itself differentiated.
+    shifted = z - value(z).max(axis=-1, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def _softmax_cross_entropy_vjp(g, ans, z, target):
+    p = _class_probabilities(target, z)
+    softmax = np.exp(_log_softmax_rows(z))
+    if value(target).dtype.kind in "iu":
+        return g[..., None] * (softmax - p)
+    return g[..., None] * (softmax * np.sum(p, axis=-1, keepdims=True) - p)
+
+
+# Fused softmax cross-entropy per row: -sum(p * log_softmax(z)) over the last axis, with
+# p integer labels (...) or probabilities (..., C).  d/dz = softmax(z) sum(p) - p.
+softmax_cross_entropy = defprim("softmax_cross_entropy", _softmax_cross_entropy,
+                                _softmax_cross_entropy_vjp,
+                                lambda g, ans, z, p: -g[..., None] * _log_softmax_rows(z))
 
 
 # ---- shape and indexing ------------------------------------------------------------

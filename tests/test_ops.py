@@ -213,6 +213,10 @@ STRUCTURAL = [  # (name, ours, reference, inputs)
      lambda x, y: anp.concatenate([x, y], axis=-1), (X34, X34[:, :1])),
     ("stack", lambda x, y: ag.stack([x, y, x], axis=1), lambda x, y: anp.stack([x, y, x], axis=1),
      (X34, -X34 ** 2)),
+    ("softmax_cross_entropy labels", lambda z: ag.softmax_cross_entropy(z, np.array([2, 0, 3])),
+     lambda z: -(z - _reference_logsumexp(z, 1, True))[np.arange(3), np.array([2, 0, 3])], (X34,)),
+    ("softmax_cross_entropy probabilities", ag.softmax_cross_entropy,
+     lambda z, p: -anp.sum(p * (z - _reference_logsumexp(z, -1, True)), axis=-1), (X234, X234 ** 2)),
     ("dot 2d", lambda x, y: np.dot(x, y), lambda x, y: anp.dot(x, y), (X34, X34.T)),
     ("mean of tanh", lambda x: np.mean(np.tanh(x), axis=(0, 2)), lambda x: anp.mean(anp.tanh(x), axis=(0, 2)),
      (X234,)),
@@ -251,7 +255,8 @@ def test_every_primitive_of_the_table_is_exercised():
     table = {p.name for p in vars(ops).values() if isinstance(p, ag.engine.Primitive)}
     covered = {c.name for c in ELEMENTWISE} | set(REDUCTIONS) | {"matmul", "reshape", "transpose",
                                                                 "broadcast_to", "getitem", "untake",
-                                                                "concatenate", "stack", "astype"}
+                                                                "concatenate", "stack", "astype",
+                                                                "softmax_cross_entropy"}
     assert table - covered == set()
 
 
