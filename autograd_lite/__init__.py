@@ -11,8 +11,8 @@ from .tensor import Tensor, tensor
 from .functions import (abs, add, broadcast_to, clip, concatenate, cos, divide, dot, exp,
                         expand_dims, expm1, flatten, log, log1p, log_softmax, logsumexp, matmul,
                         max, maximum, mean, min, minimum, multiply, negative, outer, power, relu,
-                        reshape, sigmoid, sin, softmax, softmax_cross_entropy, sqrt, square, squeeze, stack, subtract,
-                        sum, swapaxes, tanh, transpose, var, where)
+                        reshape, sigmoid, sin, softmax, softmax_cross_entropy, sqrt, square,
+                        squeeze, stack, subtract, sum, swapaxes, tanh, transpose, var, where)
 from .numpy_protocol import SUPPORTED_NUMPY
 from .functional import grad, hessian, jacobian, value_and_grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
