@@ -1,6 +1,9 @@
 """Losses: values and gradients against closed forms, extreme logits, reductions, errors."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import autograd_lite as ag
 import nn
@@ -204,3 +207,16 @@ def test_bce_refuses_values_outside_zero_one():
 def test_loss_repr_shows_non_default_reduction():
     assert repr(nn.MSELoss()) == "MSELoss()"
     assert repr(nn.CrossEntropyLoss("sum")) == "CrossEntropyLoss(reduction='sum')"
+
+
+@settings(max_examples=30, deadline=None)
+@given(logits=hnp.arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(2, 5)),
+                         elements=st.floats(-50, 50)),
+       shift=st.floats(-1000, 1000), data=st.data())
+def test_cross_entropy_ignores_a_constant_added_to_the_logits(logits, shift, data):
+    classes = data.draw(hnp.arrays(np.int64, logits.shape[:1],
+                                   elements=st.integers(0, logits.shape[1] - 1)))
+    loss = nn.CrossEntropyLoss("none")
+    np.testing.assert_allclose(loss(logits + shift, classes).data, loss(logits, classes).data,
+                               rtol=1e-9, atol=1e-9)
+    assert np.all(loss(logits, classes).data >= 0)

@@ -142,15 +142,15 @@ def test_sequential_parameters_are_named_by_index():
 
 
 def test_names_follow_a_changed_tree_and_the_outermost_caller():
-    model = TwoLayer()
+    model, replacement = TwoLayer(), nn.Linear(3, 4)
     x = np.ones((1, 3))
     model(x)
     assert model.hidden.weight.name == "hidden.weight"
-    model.hidden = nn.Linear(3, 4)  # replaced: the new parameters get names at the next call
+    model.hidden = replacement  # its parameters get their names at the next call
     model(x)
-    assert model.hidden.weight.name == "hidden.weight"
-    model.hidden(x)  # called on its own it is the outermost model
-    assert model.hidden.weight.name == "weight"
+    assert replacement.weight.name == "hidden.weight"
+    y = model.hidden(x)  # called on its own it is the outermost model
+    assert model.hidden.weight.name == "weight" and y._scope == ""
     model(x)
     assert model.hidden.weight.name == "hidden.weight"
 
@@ -411,3 +411,13 @@ def test_a_valid_archive_with_the_wrong_keys_is_refused_unchanged(tmp_path):
 def test_loading_a_missing_file_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         nn.Linear(1, 1).load(tmp_path / "nope.npz")
+
+
+def test_graph_drawing_labels_parameters_and_groups_modules():
+    pytest.importorskip("graphviz")
+    model = TwoLayer()
+    loss = nn.MSELoss()(model(np.ones((4, 3))), np.zeros((4, 2)))
+    source = ag.draw_graph(loss).source
+    for name in ("hidden.weight", "hidden.bias", "out.weight", "out.bias"):
+        assert name in source
+    assert '"cluster:hidden"' in source and '"cluster:out"' in source

@@ -45,6 +45,29 @@ def test_fit_epoch_loss_is_the_mean_over_samples():
         assert history == [pytest.approx(expected, rel=1e-12)]
 
 
+class Spy(nn.Module):
+    """A linear model that records the first feature of every sample it sees."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(1, 1)
+        self.seen = []
+
+    def forward(self, x):
+        self.seen.extend(x[:, 0].tolist())
+        return self.linear(x)
+
+
+def test_fit_visits_every_sample_once_per_epoch_in_a_fresh_shuffled_order():
+    X, y = np.arange(12.0)[:, None], np.zeros((12, 1))
+    model = Spy()
+    nn.fit(model, nn.MSELoss(), nn.optim.SGD(model.parameters(), lr=0.0), X, y, epochs=2,
+           batch_size=5, rng=np.random.default_rng(0), progress=False)
+    first, second = model.seen[:12], model.seen[12:]
+    assert sorted(first) == sorted(second) == list(range(12))
+    assert first != list(range(12)) and first != second
+
+
 def test_fit_shuffles_reproducibly_with_rng():
     X, y = make_moons(n_samples=50, random_state=2)
 
