@@ -7,7 +7,7 @@ import numpy as np
 
 import autograd_lite as ag
 
-from .module import Module, Parameter
+from .module import Module, Parameter, TensorLike
 
 
 class Linear(Module):
@@ -33,7 +33,7 @@ class Linear(Module):
         self.bias = (Parameter(source.uniform(-bound, bound, out_features).astype(dtype))
                      if bias else None)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> TensorLike:
         y = ag.matmul(x, self.weight)
         return y if self.bias is None else y + self.bias
 
@@ -57,7 +57,7 @@ class Sequential(Module):
                                 f"at position {i}")
             setattr(self, str(i), module)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> TensorLike:
         for module in self._registry.values():
             x = module(x)
         return x
@@ -78,26 +78,26 @@ class Sequential(Module):
 class Identity(Module):
     """Returns its input unchanged."""
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> TensorLike:
         return x
 
 
 class ReLU(Module):
     """``max(x, 0)`` elementwise (gradient 0 at 0, as PyTorch)."""
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> TensorLike:
         return ag.relu(x)
 
 
 class Tanh(Module):
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> TensorLike:
         return ag.tanh(x)
 
 
 class Sigmoid(Module):
     """``1 / (1 + exp(-x))`` elementwise, without overflow for large |x|."""
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> TensorLike:
         return ag.sigmoid(x)
 
 
@@ -108,7 +108,7 @@ class Softmax(Module):
         super().__init__()
         self.axis = axis
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> TensorLike:
         return ag.softmax(x, axis=self.axis)
 
     def extra_repr(self) -> str:
@@ -118,7 +118,7 @@ class Softmax(Module):
 class LogSoftmax(Softmax):
     """``x - logsumexp(x)`` along ``axis`` (stable for large |x|)."""
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> TensorLike:
         return ag.log_softmax(x, axis=self.axis)
 
 
@@ -135,7 +135,7 @@ class Dropout(Module):
         self.p = float(p)
         self.rng = rng
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> TensorLike:
         if not self.training or self.p == 0.0:
             return x
         source = np.random if self.rng is None else self.rng

@@ -12,7 +12,7 @@ import numpy as np
 
 import autograd_lite as ag
 
-from .module import Module
+from .module import Module, TensorLike
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -32,7 +32,7 @@ class _Loss(Module):
                              f"expected one of {', '.join(map(repr, REDUCTIONS))}")
         self.reduction = reduction
 
-    def forward(self, prediction, target) -> ag.Tensor:
+    def forward(self, prediction: TensorLike, target: TensorLike) -> ag.Tensor:
         losses = self._elementwise(prediction, target)
         if self.reduction == "mean":
             return ag.mean(losses)
@@ -40,7 +40,7 @@ class _Loss(Module):
             return ag.sum(losses)
         return losses
 
-    def _elementwise(self, prediction, target) -> ag.Tensor:
+    def _elementwise(self, prediction: TensorLike, target: TensorLike) -> ag.Tensor:
         raise NotImplementedError
 
     def _check_same_shape(self, prediction, target) -> None:

@@ -20,6 +20,9 @@ import numpy as np
 
 import autograd_lite as ag
 
+# What layers and losses accept: a Tensor, or an array (which records nothing itself).
+TensorLike = ag.Tensor | np.ndarray
+
 # Bumped by every registration (and by a renaming walk that changed a name), so the
 # outermost __call__ can tell in O(1) whether the Parameter names are still right.
 _tree_generation = 0
@@ -211,7 +214,7 @@ class Module:
         if strict and unexpected:
             problems.append("unexpected keys " + ", ".join(map(repr, unexpected)))
         arrays = {}
-        for key in own.keys() & state.keys():
+        for key in (k for k in own if k in state):
             value = state[key]
             array = value.data if isinstance(value, ag.Tensor) else np.asarray(value)
             if array.dtype.kind not in "biuf":

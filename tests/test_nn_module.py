@@ -122,6 +122,16 @@ def test_a_module_holding_itself_does_not_loop_forever():
     assert [n for n, _ in model.named_parameters()] == ["weight", "bias"]
 
 
+def test_deepcopy_gives_an_independent_model():
+    import copy
+    model = TwoLayer()
+    twin = copy.deepcopy(model)
+    assert [n for n, _ in twin.named_parameters()] == [n for n, _ in model.named_parameters()]
+    twin.hidden.weight.data[...] = 0.0
+    assert np.any(model.hidden.weight.data != 0.0)
+    assert isinstance(twin.hidden.weight, nn.Parameter)
+
+
 def test_forward_must_be_defined():
     with pytest.raises(NotImplementedError, match="forward"):
         nn.Module()(1.0)
