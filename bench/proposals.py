@@ -1,0 +1,205 @@
+"""``python -m bench.proposals``: what proposed changes to autograd_lite would gain.
+
+Each proposal is a prototype applied by patching in this process only (autograd_lite's
+and nn's files are not touched), so that the owners of those files can see the measured
+gain before making the change for real. For each workload a proposal targets, the current
+code and the patched code run alternately; each must still match the hand-written NumPy
+gradients (1e-10), and the reported time is the minimum CPU time per step over rounds.
+
+The prototypes reach into internals (``ops.sum.vjps``, ``Primitive.forward``, the
+engine's ``_state``), so a later engine may break one: it is then reported, not fatal.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import time
+from typing import Callable, Iterator
+
+import numpy as np
+
+from .contestants import AutogradLiteNN, AutogradLiteTensor, HandNumPy
+from .harness import relative_error
+from .workloads import all_workloads
+
+
+@contextlib.contextmanager
+def _patched(obj, name: str, value) -> Iterator[None]:
+    saved = getattr(obj, name)
+    setattr(obj, name, value)
+    try:
+        yield
+    finally:
+        setattr(obj, name, saved)
+
+
+def fused_cross_entropy() -> contextlib.AbstractContextManager:
+    """nn.CrossEntropyLoss as ``mean(ag.softmax_cross_entropy(logits, target))``: two
+    recorded ops (the fused per-row primitive, then the mean) instead of a one-hot target
+    and ~7 ops (multiply, log_softmax's logsumexp and subtract, sum, negative, mean)."""
+    ag, nn = importlib.import_module("autograd_lite"), importlib.import_module("nn")
+    general = nn.CrossEntropyLoss.forward
+
+    def loss_forward(self, logits, target):
+        if self.reduction == "mean":
+            return ag.mean(ag.softmax_cross_entropy(logits, target))
+        return general(self, logits, target)
+
+    return _patched(nn.CrossEntropyLoss, "forward", loss_forward)
+
+
+def cheaper_cross_entropy_rules() -> contextlib.AbstractContextManager:
+    """On top of `fused_cross_entropy`: for integer labels on 2-D logits, the primitive's
+    forward picks the label logits by fancy indexing (not take_along_axis) after one
+    max-shift, and its rule makes the softmax with one exp and a division (not
+    exp(log_softmax)), subtracting 1 at the labels in place instead of building a one-hot
+    array."""
+    ops = importlib.import_module("autograd_lite.ops")
+    prim = ops.softmax_cross_entropy
+    general_forward, (general_rule, *other_rules) = prim.forward, prim.vjps
+
+    def forward(logits, target):
+        if target.dtype.kind not in "iu" or logits.ndim != 2:
+            return general_forward(logits, target)
+        z = logits - logits.max(axis=-1, keepdims=True)
+        return np.log(np.exp(z).sum(axis=-1)) - z[np.arange(len(target)), target]
+
+    def rule(g, ans, logits, target):
+        if type(g) is not np.ndarray or target.dtype.kind not in "iu" or logits.ndim != 2:
+            return general_rule(g, ans, logits, target)
+        p = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        p /= p.sum(axis=-1, keepdims=True)
+        p[np.arange(len(target)), target] -= 1
+        p *= g[:, None]
+        return p
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(fused_cross_entropy())
+    stack.enter_context(_patched(prim, "forward", forward))
+    stack.enter_context(_patched(prim, "vjps", (rule, *other_rules)))
+    return stack
+
+
+def sum_rule_stretches() -> contextlib.AbstractContextManager:
+    """ops.sum's rule stretches g into an empty array of x's shape itself (for arrays), so
+    the engine's unbroadcast returns at its first shape comparison instead of working out
+    that there is nothing to sum and then stretching."""
+    ops = importlib.import_module("autograd_lite.ops")
+    (general,) = ops.sum.vjps
+
+    def rule(g, ans, x, axis=None, keepdims=False):
+        if type(g) is not np.ndarray:  # a Tensor under create_graph: stay differentiable
+            return general(g, ans, x, axis, keepdims)
+        out = np.empty(x.shape, dtype=x.dtype)
+        out[...] = ops._restore_axes(g, x.shape, axis, keepdims)
+        return out
+
+    return _patched(ops.sum, "vjps", (rule,))
+
+
+def binary_fast_path() -> contextlib.AbstractContextManager:
+    """Tensor operators (+ - * / @) call a two-argument path: no *args/**kwargs packing,
+    no lists, tape fields set inline; everything else as Primitive.__call__ does."""
+    ag = importlib.import_module("autograd_lite")
+    engine, ops = importlib.import_module("autograd_lite.engine"), importlib.import_module("autograd_lite.ops")
+    Tensor, state, new, no_kwargs = ag.Tensor, engine._state, object.__new__, {}
+
+    def binary(prim):
+        forward = prim.forward
+
+        def call(a, b):
+            if engine._Anomaly.enabled:
+                return prim(a, b)
+            a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
+            x, y = a.data if a_is else a, b.data if b_is else b
+            try:
+                out = forward(x, y)
+            except (ValueError, TypeError):
+                return prim(a, b)  # the general path words the error
+            if type(out) is not np.ndarray:
+                out = np.asarray(out)
+            r = new(Tensor)
+            r.data, r.grad, r.requires_grad, r.name, r.grad_fn, r._version = out, None, False, None, None, 0
+            if ((a_is and a.requires_grad) or (b_is and b.requires_grad)) and state.grad_enabled:
+                r.requires_grad, r.grad_fn, r._inputs, r._arrays, r._kwargs = True, prim, (a, b), (x, y), no_kwargs
+                r._versions = (a._version if a_is else None, b._version if b_is else None)
+                r._seq = next(engine._sequence)
+                if state.scopes:
+                    r._scope = state.scopes[-1]
+            return r
+        return call
+
+    stack = contextlib.ExitStack()
+    for prim, forward_name, reflected_name in (
+            (ops.add, "__add__", "__radd__"), (ops.subtract, "__sub__", "__rsub__"),
+            (ops.multiply, "__mul__", "__rmul__"), (ops.divide, "__truediv__", "__rtruediv__"),
+            (ops.matmul, "__matmul__", "__rmatmul__")):
+        call = binary(prim)
+        stack.enter_context(_patched(Tensor, forward_name, lambda s, o, call=call: call(s, o)))
+        stack.enter_context(_patched(Tensor, reflected_name, lambda s, o, call=call: call(o, s)))
+    return stack
+
+
+PROPOSALS: list[tuple[str, Callable, tuple[str, ...]]] = [
+    ("nn.CrossEntropyLoss on ag.softmax_cross_entropy (nn/losses.py)", fused_cross_entropy,
+     ("W1", "W3")),
+    ("... and cheaper rules for integer labels (ops.py softmax_cross_entropy)",
+     cheaper_cross_entropy_rules, ("W1", "W3")),
+    ("sum's rule stretches g itself (ops.py sum)", sum_rule_stretches, ("W1", "W6")),
+    ("two-argument fast path for operators (engine.py Primitive.__call__)", binary_fast_path,
+     ("W1", "W5-5k", "W6")),
+]
+
+
+def _cpu_per_step(runner, seconds: float) -> float:
+    start = time.process_time()
+    runner.step()
+    steps = max(1, round(seconds / max(time.process_time() - start, 1e-6)))
+    start = time.process_time()
+    for _ in range(steps):
+        runner.step()
+    return (time.process_time() - start) / steps
+
+
+def measure(make_patch: Callable, spec, rounds: int) -> tuple[float, float]:
+    """Minimum CPU time per step (per op for a chain), current and patched, alternating."""
+    contestant = AutogradLiteNN() if spec.kind == "mlp" else AutogradLiteTensor()
+    if not contestant.available():
+        contestant = AutogradLiteTensor()
+        contestant.available()
+    reference = HandNumPy().prepare(spec).gradients()
+    best = [float("inf"), float("inf")]
+    for _ in range(rounds):
+        for i, patch in enumerate((contextlib.nullcontext, make_patch)):
+            with patch():
+                runner = contestant.prepare(spec)
+                error = max(relative_error(g, r) for g, r in zip(runner.gradients(), reference))
+                if not error <= 1e-10:
+                    raise AssertionError(f"gradient off by {error:.3g}")
+                best[i] = min(best[i], _cpu_per_step(runner, 0.05))
+    per = getattr(spec, "depth", 1)
+    return best[0] / per, best[1] / per
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.proposals", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args(argv)
+    workloads = {w.name: w for w in all_workloads()}
+    for title, make_patch, names in PROPOSALS:
+        print(title)
+        for name in names:
+            try:
+                current, patched = measure(make_patch, workloads[name], args.rounds)
+            except Exception as exc:  # noqa: BLE001 - the engine may have moved on
+                print(f"  {name}: could not measure ({type(exc).__name__}: {exc})")
+                continue
+            unit = "op" if workloads[name].kind == "chain" else "step"
+            print(f"  {name}: {current * 1e6:.1f} -> {patched * 1e6:.1f} µs per {unit} "
+                  f"({patched / current:.2f}×)")
+
+
+if __name__ == "__main__":
+    main()
