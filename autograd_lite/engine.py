@@ -80,21 +80,28 @@ def set_grad_enabled(enabled: bool) -> _GradMode:
     return _GradMode(enabled)
 
 
-@contextlib.contextmanager
-def name_scope(name: str) -> Iterator[None]:
+class name_scope:
     """Operations recorded inside carry the dotted scope name in ``t._scope``.
 
     Nested scopes join with dots (``"encoder"`` inside ``"0"`` is ``"0.encoder"``); an
     empty name adds no level (a top-level ``nn.Module`` uses it, so its own operations
     carry scope ``""``).  Graph drawing groups the nodes of one scope in one cluster.
+    A plain class rather than a generator: every ``nn.Module`` call enters one.
     """
-    scopes = _state.scopes
-    parent = scopes[-1] if scopes else ""
-    scopes.append(f"{parent}.{name}" if parent and name else parent or name)
-    try:
-        yield
-    finally:
-        scopes.pop()
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __enter__(self) -> None:
+        scopes = _state.scopes
+        parent = scopes[-1] if scopes else ""
+        name = self.name
+        scopes.append(f"{parent}.{name}" if parent and name else parent or name)
+
+    def __exit__(self, *exc: object) -> None:
+        _state.scopes.pop()
 
 
 def current_scope() -> str | None:

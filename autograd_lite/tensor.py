@@ -240,6 +240,24 @@ class Tensor:
         self._scope = result._scope
         return self
 
+    def copy_(self, source) -> "Tensor":
+        """Write ``source``'s values into this Tensor's array in place (not recorded).
+
+        Bumps the version, so a graph that saved the old values refuses to backward.
+        Like the other in-place operations on a tensor that requires grad, use it
+        inside ``ag.no_grad()`` (loading weights, optimizer steps).
+        """
+        if is_grad_enabled() and self.requires_grad:
+            raise RuntimeError("copy_ into a tensor that requires grad would not be recorded; "
+                               "do it inside `with ag.no_grad():`")
+        try:
+            np.copyto(self.data, ops.value(source), casting="same_kind")
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(f"copy_ into a Tensor of shape {self.shape} and dtype "
+                            f"{self.dtype}: {exc}") from None
+        self._version += 1
+        return self
+
     def __iadd__(self, other): return self._inplace("+=", other)
     def __isub__(self, other): return self._inplace("-=", other)
     def __imul__(self, other): return self._inplace("*=", other)

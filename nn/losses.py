@@ -107,8 +107,9 @@ class CrossEntropyLoss(_Loss):
 
     The target is either integer class indices of shape (...) with values in
     [0, C), or probabilities (one-hot or soft) of the logits' shape.  The loss per
-    sample is ``-sum(target_probs * log_softmax(logits))``, computed with
-    ``ag.log_softmax`` so logits of magnitude 1000 are fine.
+    sample is ``-sum(target_probs * log_softmax(logits))``, computed by the fused
+    ``ag.softmax_cross_entropy`` (one recorded operation, stable for logits of
+    magnitude 1000).
     """
 
     def _elementwise(self, logits, target):
@@ -125,10 +126,8 @@ class CrossEntropyLoss(_Loss):
                 bad = classes[(classes < 0) | (classes >= shape[-1])][0]
                 raise ValueError(f"{name}: class index {bad} out of range for {shape[-1]} "
                                  f"classes (logits shape {shape}, target shape {classes.shape})")
-            one_hot = classes[..., None] == np.arange(shape[-1])
-            target = one_hot.astype(np.result_type(_array(logits).dtype, np.float32))
         elif np.shape(target) != shape:
             raise ValueError(f"{name}: probability targets of shape {np.shape(target)} do not "
                              f"match logits of shape {shape} (integer class targets would "
                              f"have shape {shape[:-1]})")
-        return -ag.sum(target * ag.log_softmax(logits, axis=-1), axis=-1)
+        return ag.softmax_cross_entropy(logits, target)

@@ -227,8 +227,11 @@ class Module:
         if problems:
             raise ValueError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems)
                              + "; nothing was loaded")
-        for key, array in arrays.items():
-            own[key].data[...] = array  # in place: optimizers keep the same arrays
+        with ag.no_grad():
+            for key, array in arrays.items():
+                # In place (optimizers keep the same arrays), bumping the version so a
+                # graph recorded before the load refuses to backward.
+                own[key].copy_(array)
         return IncompatibleKeys(missing, unexpected)
 
     def save(self, path: str | os.PathLike) -> None:

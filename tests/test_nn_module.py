@@ -431,3 +431,11 @@ def test_graph_drawing_labels_parameters_and_groups_modules():
     for name in ("hidden.weight", "hidden.bias", "out.weight", "out.bias"):
         assert name in source
     assert '"cluster:hidden"' in source and '"cluster:out"' in source
+
+
+def test_load_state_dict_invalidates_graphs_recorded_before_it():
+    model = nn.Linear(2, 1, rng=np.random.default_rng(0))
+    loss = model(np.ones((3, 2))).sum()
+    model.load_state_dict({"weight": np.zeros((2, 1)), "bias": np.zeros(1)})
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()

@@ -226,6 +226,22 @@ def test_optimizer_style_update_then_fresh_forward():
     assert_close(w.data, expected)
 
 
+def test_copy_writes_in_place_and_invalidates_saved_graphs():
+    w = ag.Tensor([1.0, 2.0], requires_grad=True)
+    array = w.data
+    loss = (w * w).sum()
+    with pytest.raises(RuntimeError, match="no_grad"):
+        w.copy_([5.0, 6.0])
+    with ag.no_grad():
+        w.copy_(np.array([5.0, 6.0]))
+    assert w.data is array
+    assert_close(array, [5.0, 6.0])
+    with pytest.raises(RuntimeError, match="multiply"):
+        loss.backward()
+    with pytest.raises(ValueError, match=r"copy_.*\(2,\)"):
+        ag.Tensor([1.0, 2.0]).copy_(np.ones(3))
+
+
 def test_inplace_on_leaf_that_requires_grad_is_refused_while_recording():
     w = ag.Tensor([1.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="no_grad"):

@@ -242,7 +242,7 @@ def test_nn_model_is_drawn_with_module_clusters_and_parameter_names(tmp_path):
         assert cluster_of[node] == (cluster,), name
         assert "grad " not in nodes[node]
     assert cluster_of[label_of(nodes, "<tanh>")] == ("1",)
-    assert cluster_of[label_of(nodes, "logsumexp")] == ()  # the loss module is outermost
+    assert cluster_of[label_of(nodes, "softmax_cross_entropy")] == ()  # the loss module is outermost
     assert {c for path in cluster_of.values() for c in path} == {"0", "1", "2"}
     named = ag.draw_graph(loss, show_grads=True, module=model)
     nodes, _, cluster_of = parse(named)
