@@ -181,19 +181,24 @@ class TapeContestant(Contestant):
         return self._runner([leaf], lambda: chain_loss(leaf, spec), lambda: None)
 
 
-class AutogradLiteTensor(TapeContestant):
-    """autograd_lite's core API: ``ag.Tensor`` leaves, ``ag`` functions, ``no_grad`` update."""
-
-    name = "autograd_lite Tensor"
-    distribution = None
+class _AutogradLite:
+    """What the autograd_lite contestants share: the import, the ``ag`` functions that
+    `mlp_loss` needs, and the version, read at import (the code may change during a run)."""
 
     def load(self):
         self.ag = ag = _import("autograd_lite", "pip install -e .")
         self.F = SimpleNamespace(tanh=ag.tanh, sigmoid=ag.sigmoid, relu=ag.relu,
                                  log_softmax=ag.log_softmax)
+        self._version = _autograd_lite_version()
 
     def version(self):
-        return _autograd_lite_version()
+        return self._version
+
+
+class AutogradLiteTensor(_AutogradLite, TapeContestant):
+    """autograd_lite's core API: ``ag.Tensor`` leaves, ``ag`` functions, ``no_grad`` update."""
+
+    name = "autograd_lite Tensor"
 
     def leaf(self, array): return self.ag.Tensor(array, requires_grad=True)
     def grad(self, leaf): return leaf.grad.copy()
@@ -312,16 +317,10 @@ class Functional(Contestant):
         return Runner(lambda: [grad(x)], lambda: grad(x))
 
 
-class AutogradLiteGrad(Functional):
+class AutogradLiteGrad(_AutogradLite, Functional):
+    """autograd_lite's functional ``ag.grad``, NumPy arrays in and out."""
+
     name = "autograd_lite grad"
-
-    def load(self):
-        self.ag = ag = _import("autograd_lite", "pip install -e .")
-        self.F = SimpleNamespace(tanh=ag.tanh, sigmoid=ag.sigmoid, relu=ag.relu,
-                                 log_softmax=ag.log_softmax)
-
-    def version(self):
-        return _autograd_lite_version()
 
     def grad_function(self, fun, argnum):
         return self.ag.grad(fun, argnum=argnum)
@@ -371,21 +370,18 @@ def _module_runner(spec: MLP, linears: list, forward: Callable, criterion: Calla
     return Runner(gradients, step)
 
 
-class AutogradLiteNN(Contestant):
+class AutogradLiteNN(_AutogradLite, Contestant):
     """autograd_lite as a user writes it: nn.Linear layers, an nn loss, nn.optim.SGD."""
 
     name = "autograd_lite nn"
 
     def load(self):
-        self.ag = _import("autograd_lite", "pip install -e .")
+        super().load()
         self.nn = nn = _import("nn", "pip install -e .")
         try:
             nn.Linear, nn.Sequential, nn.CrossEntropyLoss, nn.MSELoss, nn.optim.SGD
         except AttributeError as exc:
             raise Skip(f"nn is not complete yet ({exc})") from None
-
-    def version(self):
-        return _autograd_lite_version()
 
     def mlp(self, spec, params, data):
         nn = self.nn
@@ -442,21 +438,25 @@ class PyTorch(TapeContestant):
 
 
 def _autograd_lite_version() -> str:
-    """Its version and the commit benchmarked (the code changes under us)."""
+    """Its version, the last commit that changed autograd_lite/ or nn/, and whether their
+    files differ from it (others edit them while benchmarks run)."""
     import subprocess
     from pathlib import Path
 
     import autograd_lite
+    root = Path(autograd_lite.__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=root,
+                              check=True).stdout.strip()
+
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, cwd=Path(autograd_lite.__file__).parent,
-                                check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "autograd_lite", "nn"],
-                               capture_output=True, text=True,
-                               cwd=Path(autograd_lite.__file__).parent.parent).stdout.strip()
+        commit = git("log", "-1", "--format=%h", "--", "autograd_lite", "nn")
+        dirty = git("status", "--porcelain", "--", "autograd_lite", "nn")
     except (OSError, subprocess.CalledProcessError):
         return autograd_lite.__version__
-    return f"{autograd_lite.__version__} (commit {commit}{', with uncommitted changes' if dirty else ''})"
+    state = ", with uncommitted changes" if dirty else ""
+    return f"{autograd_lite.__version__} (autograd_lite/ and nn/ at commit {commit}{state})"
 
 
 def all_contestants() -> list[Contestant]:
