@@ -46,10 +46,11 @@ multiply = defprim("multiply", np.multiply,
 divide = defprim("divide", np.true_divide,
                  lambda g, ans, x, y: g / y,
                  lambda g, ans, x, y: -g * ans / y)
-# d/dx x**y = y x**(y-1); where y == 0 the exponent is replaced so 0 * x**-1 is not 0 * inf.
+# d/dx x**y = y x**(y-1); where x == y == 0 the exponent is replaced so 0 * 0**-1 is not 0 * inf
+# (only there: replacing it wherever y == 0 made d/dy of this rule, a second derivative, wrong).
 # d/dy x**y = x**y log x, taken as 0 where x <= 0 (log undefined there).
 power = defprim("power", np.power,
-                lambda g, ans, x, y: g * y * x ** np.where(value(y) != 0, y - 1, 1),
+                lambda g, ans, x, y: g * y * x ** np.where((value(y) != 0) | (value(x) != 0), y - 1, 1),
                 lambda g, ans, x, y: g * ans * np.log(np.where(value(x) > 0, x, 1)))
 negative = defprim("negative", np.negative,
                    lambda g, ans, x: -g)
