@@ -3,7 +3,7 @@
 Each module holds one tutorial: its data set made as the tutorial makes it, its
 hand-derived gradient formulas transcribed as written (`tutorial_gradients`) and
 corrected (`corrected_gradients`), its own training procedure in NumPy where its printed
-numbers are reproduced, the rebuilt model (`nn`), and `run(out_dir, quick)` which trains,
+numbers are reproduced, the rebuilt model (`nn`), and `run(out_dir, length)` which trains,
 checks and plots. `python -m examples` runs them all and writes the report.
 """
 
@@ -20,6 +20,11 @@ EXAMPLE_NAMES: tuple[str, ...] = (
     "autoencoder_838",
     "moons_tanh_softmax",
 )
+
+
+# How long the examples train: "quick" (seconds each, for the tests), "default" (the main
+# command: a few minutes in all), "tutorial" (every tutorial's own iteration counts).
+RUN_LENGTHS: tuple[str, ...] = ("quick", "default", "tutorial")
 
 
 def load_example(name: str) -> ModuleType:

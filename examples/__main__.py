@@ -2,6 +2,7 @@
 
     python -m examples                      # everything, into out/
     python -m examples --quick              # fewer iterations (what the tests run)
+    python -m examples --tutorial-length    # every tutorial's own iteration counts (slow)
     python -m examples --only moons_tanh_softmax --out /tmp/report
 
 Each example trains (as its tutorial does, and a modern alternative), checks its
@@ -21,7 +22,7 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
-from examples import EXAMPLE_NAMES, load_example
+from examples import EXAMPLE_NAMES, RUN_LENGTHS, load_example
 from examples._common import ExampleResult
 
 TABLE_COLUMNS = ("example", "final loss", "accuracy", "gradcheck max rel err", "formula verdicts", "seconds")
@@ -31,7 +32,10 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m examples", description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", choices=EXAMPLE_NAMES, metavar="NAME",
                         help=f"run only this example (repeatable): {', '.join(EXAMPLE_NAMES)}")
-    parser.add_argument("--quick", action="store_true", help="fewer iterations everywhere (for tests)")
+    lengths = parser.add_mutually_exclusive_group()
+    lengths.add_argument("--quick", action="store_true", help="fewer iterations everywhere (for tests)")
+    lengths.add_argument("--tutorial-length", action="store_true",
+                         help="train every part as long as its tutorial does (several times slower)")
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out/)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
@@ -76,9 +80,10 @@ def cell(text: str) -> str:
     return "`" + text.replace("|", "\\|").replace("`", "'") + "`"
 
 
-def write_report(out_dir: Path, results: Sequence[ExampleResult], quick: bool, total_seconds: float) -> Path:
+def write_report(out_dir: Path, results: Sequence[ExampleResult], length: str, total_seconds: float) -> Path:
     """report.md: the summary table, then per example its numbers, findings and images."""
-    mode = "quick mode (fewer iterations)" if quick else "full mode"
+    mode = {"quick": "quick mode (fewer iterations)", "default": "the default mode",
+            "tutorial": "tutorial-length mode"}[length]
     lines = [
         "# The five tutorials rebuilt with autograd_lite and nn",
         "",
@@ -120,6 +125,8 @@ def write_report(out_dir: Path, results: Sequence[ExampleResult], quick: bool, t
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     names = arguments.only or list(EXAMPLE_NAMES)
+    length = "quick" if arguments.quick else "tutorial" if arguments.tutorial_length else "default"
+    assert length in RUN_LENGTHS
     out_dir: Path = arguments.out
     out_dir.mkdir(parents=True, exist_ok=True)
     # Small matrices: BLAS threads only contend with each other (and with anything else on
@@ -134,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in names:
             print(f"== {name}", file=sys.stderr, flush=True)
             example_started = time.perf_counter()
-            result = load_example(name).run(out_dir, quick=arguments.quick, show_progress=not arguments.no_progress)
+            result = load_example(name).run(out_dir, length=length, show_progress=not arguments.no_progress)
             result.seconds = time.perf_counter() - example_started
             results.append(result)
     total_seconds = time.perf_counter() - started
@@ -153,13 +160,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"    {line}")
     summary = {
         "quick": arguments.quick,
+        "length": length,
         "total_seconds": total_seconds,
         "columns": list(TABLE_COLUMNS),
         "table": [list(row) for row in rows],
         "examples": [result.as_dict() for result in results],
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False), encoding="utf-8")
-    report = write_report(out_dir, results, arguments.quick, total_seconds)
+    report = write_report(out_dir, results, length, total_seconds)
     print(f"\nwrote {out_dir / 'summary.json'} and {report} ({total_seconds:.0f} s)")
     return 0
 

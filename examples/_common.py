@@ -487,37 +487,6 @@ def accuracy(predicted: np.ndarray, target: np.ndarray) -> float:
 # --------------------------------------------------------------------------------------
 
 
-def run_steps(step: Callable[[], float], steps: int, description: str, show_progress: bool = True,
-              report_every: int = 100) -> list[float]:
-    """Call `step()` (one optimisation step, returning its loss as a float) `steps` times.
-
-    Returns the losses in order. The progress bar shows the latest loss.
-    """
-    losses: list[float] = []
-    bar = progress(range(steps), description, total=steps, enabled=show_progress)
-    for index in bar:
-        losses.append(step())
-        if show_progress and index % report_every == 0:
-            bar.set_postfix(loss=f"{losses[-1]:.6g}", refresh=False)
-    return losses
-
-
-def gradient_descent_step(model: Any, optimizer: Any, compute_loss: Callable[[], Any]) -> Callable[[], float]:
-    """A `run_steps` step: zero the gradients, loss = compute_loss(), backward, optimizer.step().
-
-    The returned loss is that of the parameters before the update.
-    """
-
-    def step() -> float:
-        optimizer.zero_grad()
-        loss = compute_loss()
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return step
-
-
 def named_gradients(model: Any, compute_loss: Callable[[], Any]) -> ParamDict:
     """Backward of `compute_loss()` from zeroed gradients; {dotted parameter name: gradient copy}."""
     model.zero_grad()

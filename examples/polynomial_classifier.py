@@ -41,7 +41,6 @@ from examples._common import (
     ParamDict,
     ParamLayout,
     accuracy,
-    gradient_descent_step,
     max_relative_error,
     parameter_variants,
     plot_decision_boundaries,
@@ -49,7 +48,6 @@ from examples._common import (
     predict_argmax,
     progress,
     render_graph,
-    run_steps,
 )
 
 NAME = "polynomial_classifier"
@@ -254,29 +252,34 @@ def clipped_model_loss(model: "nn.Sequential", X: np.ndarray, y: np.ndarray):
     return -ag.log(ag.clip(probabilities, CLIP, 1 - CLIP)[np.arange(len(X)), y]).mean()
 
 
-def training_loss(model: "nn.Sequential", X: np.ndarray, y: np.ndarray):
-    """What the gradient-based training minimises: nn.CrossEntropyLoss on the logits (the
-    stated loss without the clip, which only matters for probabilities below 1e-7)."""
-    return nn.CrossEntropyLoss()(model(X), y.astype(np.int64))
-
-
 def model_gradients(params: ParamDict, X: np.ndarray, y: np.ndarray) -> ParamDict:
     """Autodiff gradient of the stated (clipped) loss through the nn model, tutorial layout."""
     return LAYOUT.gradients(build_model(params), params, lambda model: clipped_model_loss(model, X, y))
 
 
-def train_with_adam(model: "nn.Sequential", X: np.ndarray, y: np.ndarray, steps: int, label: str,
+def train_with_adam(model: "nn.Sequential", X: np.ndarray, y: np.ndarray, steps: int,
                     show_progress: bool) -> list[float]:
-    """Full-batch Adam (lr 0.01) on the cross-entropy; the loss before each step."""
-    step = gradient_descent_step(model, nn.optim.Adam(model.parameters(), lr=ADAM_LEARNING_RATE),
-                                 lambda: training_loss(model, X, y))
-    return run_steps(step, steps, f"002 {label} (Adam)", show_progress)
+    """Full-batch Adam (lr 0.01) on nn.CrossEntropyLoss (the stated loss without the clip,
+    which only matters for probabilities below 1e-7); the loss before each step."""
+    optimizer = nn.optim.Adam(model.parameters(), lr=ADAM_LEARNING_RATE)
+    return nn.fit(model, nn.CrossEntropyLoss(), optimizer, X, y.astype(np.int64), epochs=steps,
+                  progress=show_progress)
 
 
-def run(out_dir: Path, quick: bool = False, show_progress: bool = True) -> ExampleResult:
+# How long each part trains, per run length (see examples.RUN_LENGTHS). The tutorial's
+# 1,000,000 search iterations are never run: its method is shown on a short run.
+RUN_SIZES = {
+    "quick": {"search_iterations": 1000, "adam_steps": 300, "wide_adam_steps": 300},
+    "default": {"search_iterations": 10_000, "adam_steps": 2000, "wide_adam_steps": 1500},
+    "tutorial": {"search_iterations": 50_000, "adam_steps": 5000, "wide_adam_steps": 5000},
+}
+
+
+def run(out_dir: Path, length: str = "default", show_progress: bool = True) -> ExampleResult:
     """Everything for tutorial 002: its random search on a short run, then gradients."""
-    search_iterations = 1000 if quick else 20_000
-    adam_steps = 300 if quick else 3000
+    sizes = RUN_SIZES[length]
+    search_iterations, adam_steps, wide_adam_steps = (sizes["search_iterations"], sizes["adam_steps"],
+                                                      sizes["wide_adam_steps"])
     X, y, initial, rng = make_data_and_params()
     X_test, y_test = make_test_data()
     initial_loss, initial_accuracy = tutorial_loss_and_accuracy(initial, X, y)
@@ -286,9 +289,9 @@ def run(out_dir: Path, quick: bool = False, show_progress: bool = True) -> Examp
 
     searched, search_losses, search_accuracies = random_search(initial, X, y, rng, search_iterations, show_progress)
     same_model = build_model(initial)
-    same_losses = train_with_adam(same_model, X, y, adam_steps, "2-12-12 as the tutorial", show_progress)
+    same_losses = train_with_adam(same_model, X, y, adam_steps, show_progress)
     wide_model = build_wide_model()
-    wide_losses = train_with_adam(wide_model, X, y, adam_steps, "2-64-64-12", show_progress)
+    wide_losses = train_with_adam(wide_model, X, y, wide_adam_steps, show_progress)
 
     def scores(predict) -> tuple[float, float]:
         return accuracy(predict(X), y), accuracy(predict(X_test), y_test)
@@ -306,6 +309,7 @@ def run(out_dir: Path, quick: bool = False, show_progress: bool = True) -> Examp
         "search_iterations": search_iterations,
         "search_final_loss": search_losses[-1],
         "adam_steps": adam_steps,
+        "wide_adam_steps": wide_adam_steps,
         "adam_same_network_final_stated_loss": stated_after_adam,
         "adam_wide_network_final_cross_entropy": wide_losses[-1],
         "accuracy_train_test": accuracies,
@@ -323,7 +327,7 @@ def run(out_dir: Path, quick: bool = False, show_progress: bool = True) -> Examp
         plot_loss_curves(out_dir / f"{NAME}_loss.png", {
             "random search: best loss so far": (np.arange(1, search_iterations + 1), search_losses),
             "Adam, same 2-12-12 network": (np.arange(adam_steps), same_losses),
-            "Adam, wider 2-64-64-12 network": (np.arange(adam_steps), wide_losses),
+            "Adam, wider 2-64-64-12 network": (np.arange(wide_adam_steps), wide_losses),
         }, title="12 polynomials: cross-entropy, random search vs gradients", xlabel="iteration / step", log_x=True).name,
         plot_decision_boundaries(out_dir / f"{NAME}_regions.png", panels, columns=3, panel_size=5.0).name,
     ]
@@ -331,7 +335,8 @@ def run(out_dir: Path, quick: bool = False, show_progress: bool = True) -> Examp
     same_train = accuracies["Adam, same 2-12-12 network"][0]
     headline = (f"train accuracy: random search {accuracies['random search (tutorial)'][0]:.3f} after "
                 f"{search_iterations} iterations (tutorial: {TUTORIAL_ACCURACY:.4f} after 1e6); Adam "
-                f"{same_train:.3f} after {adam_steps} steps; wider {accuracies['Adam, wider 2-64-64-12 network'][0]:.3f}")
+                f"{same_train:.3f} after {adam_steps} steps; wider {accuracies['Adam, wider 2-64-64-12 network'][0]:.3f}"
+                f" after {wide_adam_steps}")
     return ExampleResult(
         name=NAME, tutorial=TUTORIAL,
         data="12 polynomials x 100 points, x ~ U(-1, 1), after seed 0 (+ 1200 test points, seed 1)",

@@ -44,7 +44,6 @@ from examples._common import (
     ParamDict,
     ParamLayout,
     accuracy,
-    gradient_descent_step,
     judge_formulas,
     max_relative_error,
     parameter_variants,
@@ -52,7 +51,6 @@ from examples._common import (
     plot_loss_curve_panels,
     progress,
     render_graph,
-    run_steps,
 )
 
 NAME = "sigmoid_toy_classifier"
@@ -243,8 +241,8 @@ def model_predict_class(model: "nn.Sequential", X: np.ndarray) -> np.ndarray:
         return (model(X).numpy()[:, 0] > 0.5).astype(int)
 
 
-def train_rebuild(X: np.ndarray, y: np.ndarray, steps: int, optimizer_name: str, show_progress: bool = True,
-                  label: str = "") -> tuple["nn.Sequential", list[float]]:
+def train_rebuild(X: np.ndarray, y: np.ndarray, steps: int, optimizer_name: str, show_progress: bool = True
+                  ) -> tuple["nn.Sequential", list[float]]:
     """Train the rebuild from the notebook's initial weights on the stated loss.
 
     "sgd": the notebook's procedure (full-batch descent, lr 0.01); "adam": Adam, lr 0.01.
@@ -255,15 +253,26 @@ def train_rebuild(X: np.ndarray, y: np.ndarray, steps: int, optimizer_name: str,
         optimizer = nn.optim.SGD(model.parameters(), lr=LEARNING_RATE)
     else:
         optimizer = nn.optim.Adam(model.parameters(), lr=0.01)
-    step = gradient_descent_step(model, optimizer, lambda: model_loss(model, X, y))
-    return model, run_steps(step, steps, f"000 rebuild {label} ({optimizer_name})", show_progress)
+    targets = np.reshape(y, (-1, 1)).astype(np.float64)
+    return model, nn.fit(model, nn.MSELoss(reduction="sum"), optimizer, X, targets, epochs=steps,
+                         progress=show_progress)
 
 
-def run(out_dir: Path, quick: bool = False, show_progress: bool = True) -> ExampleResult:
+# How long each part trains, per run length (see examples.RUN_LENGTHS). The rebuild
+# repeats the notebook's procedure for a prefix (to compare trajectories); the NumPy run
+# does all 100000 iterations.
+RUN_SIZES = {
+    "quick": {"tutorial_iterations": 5000, "rebuild_sgd_steps": 1000, "adam_steps": 300},
+    "default": {"tutorial_iterations": NUM_ITERATIONS, "rebuild_sgd_steps": 3000, "adam_steps": 3000},
+    "tutorial": {"tutorial_iterations": NUM_ITERATIONS, "rebuild_sgd_steps": NUM_ITERATIONS, "adam_steps": 3000},
+}
+
+
+def run(out_dir: Path, length: str = "default", show_progress: bool = True) -> ExampleResult:
     """Everything for tutorial 000, on each of the three data sets."""
-    tutorial_iterations = 5000 if quick else NUM_ITERATIONS
-    rebuild_sgd_steps = 1000 if quick else 10_000  # a prefix of the notebook's run, to compare trajectories
-    adam_steps = 300 if quick else 3000
+    sizes = RUN_SIZES[length]
+    tutorial_iterations, rebuild_sgd_steps = sizes["tutorial_iterations"], sizes["rebuild_sgd_steps"]
+    adam_steps = sizes["adam_steps"]
     gradcheck_errors: list[float] = []
     findings: list[FormulaFinding] = []
     metrics: dict[str, Any] = {"tutorial_iterations": tutorial_iterations, "rebuild_sgd_steps": rebuild_sgd_steps,
@@ -280,8 +289,8 @@ def run(out_dir: Path, quick: bool = False, show_progress: bool = True) -> Examp
 
         tutorial_params, tutorial_losses = train_like_tutorial(
             X_train, y_train, tutorial_iterations, show_progress=show_progress, label=dataset_name)
-        sgd_model, sgd_losses = train_rebuild(X_train, y_train, rebuild_sgd_steps, "sgd", show_progress, dataset_name)
-        adam_model, adam_losses = train_rebuild(X_train, y_train, adam_steps, "adam", show_progress, dataset_name)
+        sgd_model, sgd_losses = train_rebuild(X_train, y_train, rebuild_sgd_steps, "sgd", show_progress)
+        adam_model, adam_losses = train_rebuild(X_train, y_train, adam_steps, "adam", show_progress)
         # The notebook records the loss before update i (1-based) at i = 1000, 2000, ...;
         # the rebuild's step k returns the loss before update k + 1.
         shared = [(record, tutorial_losses[record // RECORD_EVERY - 1], sgd_losses[record - 1])

@@ -8,10 +8,16 @@ correction to agree with autodiff.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from examples import (
+    EXAMPLE_NAMES,
     autoencoder_838,
     moons_tanh_softmax,
     polynomial_classifier,
@@ -249,3 +255,127 @@ def test_shallow_regression_initial_weights_follow_the_notebooks_random_stream()
     for shape in ((10, 2), (10, 1), (1, 10), (1, 1)):
         np.random.rand(*shape)
     np.testing.assert_array_equal(shallow_regression.initial_params()["W1"], np.random.rand(10, 2))
+
+
+# --------------------------------------------------------------------------------------
+# The main command, quick mode
+# --------------------------------------------------------------------------------------
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory) -> tuple[Path, dict]:
+    """`python -m examples --quick` run once into a fresh folder: (folder, summary.json)."""
+    out_dir = tmp_path_factory.mktemp("examples_out")
+    completed = subprocess.run(
+        [sys.executable, "-m", "examples", "--quick", "--no-progress", "--out", str(out_dir)],
+        cwd=REPOSITORY, capture_output=True, text=True, timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "gradcheck max rel err" in completed.stdout  # the summary table was printed
+    return out_dir, json.loads((out_dir / "summary.json").read_text())
+
+
+def _example(summary: dict, name: str) -> dict:
+    return next(example for example in summary["examples"] if example["name"] == name)
+
+
+def test_main_command_summary_lists_every_example_with_exact_gradients(quick_report):
+    _, summary = quick_report
+    assert summary["quick"] is True
+    assert [example["name"] for example in summary["examples"]] == list(EXAMPLE_NAMES)
+    assert [row[0] for row in summary["table"]] == list(EXAMPLE_NAMES)
+    for example in summary["examples"]:
+        assert example["gradcheck_max_rel_error"] < EXACT_RTOL, example["name"]
+        assert np.isfinite(example["final_loss"]), example["name"]
+
+
+def test_main_command_summary_holds_the_formula_verdicts(quick_report):
+    _, summary = quick_report
+    moons = _example(summary, "moons_tanh_softmax")
+    assert [finding["verdict"] for finding in moons["findings"]] == ["wrong"] * 4
+    assert all(finding["factor"] == pytest.approx(200.0) for finding in moons["findings"])
+    assert {finding["verdict"] for finding in _example(summary, "sigmoid_toy_classifier")["findings"]} == {
+        "sign convention"}
+    regression = {finding["formula"]: finding for finding in _example(summary, "shallow_regression")["findings"]}
+    assert regression["db1 (class)"]["verdict"] == "wrong"
+    assert regression["dW2 (notebook cell)"]["relative_difference"] == "wrong shape"
+    assert all(finding["factor"] == pytest.approx(-0.5) for finding in _example(summary, "autoencoder_838")["findings"])
+    assert _example(summary, "polynomial_classifier")["findings"] == []
+
+
+def test_main_command_reproduces_the_moons_printout(quick_report):
+    _, summary = quick_report
+    metrics = _example(summary, "moons_tanh_softmax")["metrics"]
+    for iteration, printed in ((0, moons_tanh_softmax.TUTORIAL_LOSS_AT_0), (1000, moons_tanh_softmax.TUTORIAL_LOSS_AT_1000)):
+        key = "loss_at_0" if iteration == 0 else "loss_at_1000"
+        assert metrics[key]["tutorial_numpy"] == pytest.approx(printed, abs=1e-9)
+        assert metrics[key]["rebuild"] == pytest.approx(printed, abs=1e-9)
+
+
+def test_main_command_writes_the_images_and_the_report(quick_report):
+    out_dir, summary = quick_report
+    report = (out_dir / "report.md").read_text()
+    for example in summary["examples"]:
+        pngs = [image for image in example["images"] if image.endswith(".png")]
+        assert len(pngs) >= 1, example["name"]
+        for image in example["images"]:
+            data = (out_dir / image).read_bytes()
+            assert data.startswith(b"\x89PNG") if image.endswith(".png") else b"<svg" in data[:2000]
+            assert f"({image})" in report
+        assert f"## {example['name']}" in report
+    assert "| example | final loss |" in report
+
+
+def test_main_command_only_option_runs_one_example(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "examples", "--quick", "--no-progress", "--only", "autoencoder_838",
+         "--out", str(tmp_path)], cwd=REPOSITORY, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert [example["name"] for example in summary["examples"]] == ["autoencoder_838"]
+    assert "hidden code" in completed.stdout
+
+
+# --------------------------------------------------------------------------------------
+# The rebuilt nn models: their autodiff gradients against the formulas
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("module", EXAMPLE_MODULES, ids=_module_id)
+def test_nn_model_gradients_match_the_corrected_formulas(module):
+    for params, data in module.gradient_check_cases(count=3):
+        assert max_relative_error(module.corrected_gradients(params, *data),
+                                  module.model_gradients(params, *data)) < EXACT_RTOL
+
+
+def test_nn_model_gradients_expose_each_tutorials_convention():
+    undo = {  # what turns the tutorial's numbers into the gradient of its stated loss
+        moons_tanh_softmax: lambda value, data: value / len(data[0]),
+        sigmoid_toy_classifier: lambda value, data: -value,
+        autoencoder_838: lambda value, data: -2 * value,
+    }
+    for module, fix in undo.items():
+        for params, data in module.gradient_check_cases(count=2):
+            tutorial = module.tutorial_gradients(params, *data)
+            autodiff = module.model_gradients(params, *data)
+            assert max_relative_error(tutorial, autodiff) > 0.4, module.NAME
+            assert max_relative_error({k: fix(v, data) for k, v in tutorial.items()}, autodiff) < EXACT_RTOL
+
+
+@pytest.mark.parametrize("activations", [("tanh", "sigmoid"), ("relu", "sigmoid"), ("sigmoid", "tanh")])
+def test_autoencoder_nn_model_with_per_layer_activations_matches_minibatch_backprop(activations):
+    X = autoencoder_838.make_data()
+    for params in parameter_variants(autoencoder_838.initial_params(), 2):
+        batch = X[[0, 2, 5, 7]]
+        assert max_relative_error(autoencoder_838.minibatch_gradients(params, batch, batch, activations),
+                                  autoencoder_838.model_gradients(params, batch, batch, activations)) < EXACT_RTOL
+
+
+def test_moons_rebuild_follows_the_tutorial_for_1001_passes():
+    X, y = moons_tanh_softmax.make_data()
+    _, losses = moons_tanh_softmax.train_rebuild_like_tutorial(X, y, 3, num_passes=1001, show_progress=False)
+    assert losses[0] == pytest.approx(moons_tanh_softmax.TUTORIAL_LOSS_AT_0, abs=1e-9)
+    assert losses[1000] == pytest.approx(moons_tanh_softmax.TUTORIAL_LOSS_AT_1000, abs=1e-9)
