@@ -204,12 +204,14 @@ def unbroadcast(g, shape: tuple):
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
-    if lead >= 0:
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+    if lead > 0 or g.size > 1:  # else g is one value: nothing to sum, only to stretch
+        axes = list(range(lead)) if lead > 0 else []
+        for i, n in enumerate(shape):
+            if n == 1 and i + lead >= 0 and gshape[i + lead] != 1:
+                axes.append(i + lead)
         if axes:
-            g = g.sum(axis=axes, keepdims=True)
-        if lead:
+            g = g.sum(axis=tuple(axes), keepdims=True)
+        if lead > 0:
             g = g.reshape(g.shape[lead:])
         if g.shape == shape:
             return g
