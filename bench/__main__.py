@@ -22,7 +22,7 @@ from pathlib import Path  # noqa: E402
 
 from . import report  # noqa: E402
 from .contestants import all_contestants  # noqa: E402
-from .harness import run_workload, threads  # noqa: E402
+from .harness import run_workload, threadpoolctl, threads  # noqa: E402
 from .workloads import all_workloads  # noqa: E402
 
 # Workloads and contestants of the 1-thread vs 2-thread comparison.
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append((spec, run_workload(spec, contestants, rounds, block_seconds, log=log)))
             log(f"  ({time.perf_counter() - workload_started:.1f} s)")
         thread_rows = []
-        if not (args.quick or args.no_threads):
+        if not (args.quick or args.no_threads or threadpoolctl is None):
             thread_rows = _thread_comparison(workloads, contestants, log)
 
     settings = (f"{'--quick, ' if args.quick else ''}{rounds} rounds, blocks of about "

@@ -25,7 +25,11 @@ import tracemalloc
 from typing import Iterator
 
 import numpy as np
-import threadpoolctl
+
+try:  # pins BLAS at run time; without it only the environment variables pin it (to 1)
+    import threadpoolctl
+except ImportError:
+    threadpoolctl = None
 
 from .contestants import Contestant, Runner, Skip
 from .workloads import MLP, Chain
@@ -86,7 +90,7 @@ def threads(n: int) -> Iterator[None]:
     """BLAS (through threadpoolctl) and PyTorch's intra-op pool limited to ``n`` threads."""
     torch = sys.modules.get("torch")
     before = torch.get_num_threads() if torch else None
-    with threadpoolctl.threadpool_limits(n):
+    with threadpoolctl.threadpool_limits(n) if threadpoolctl else contextlib.nullcontext():
         if torch:
             torch.set_num_threads(n)
         try:

@@ -7,10 +7,9 @@ import platform
 from typing import Sequence
 
 import numpy as np
-import threadpoolctl
 
 from .contestants import Contestant
-from .harness import Outcome
+from .harness import Outcome, threadpoolctl
 from .workloads import MLP, Chain
 
 NUMPY, TORCH = "NumPy (hand)", "PyTorch"
@@ -52,9 +51,12 @@ def cpu_model() -> str:
 def blas_description() -> str:
     """What threadpoolctl sees loaded (library, version, kernel architecture) and what
     NumPy was built against."""
-    loaded = [f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, "
-              f"{i.get('threading_layer')}, {os.path.basename(i.get('filepath', ''))})"
-              for i in threadpoolctl.threadpool_info() if i.get("user_api") == "blas"]
+    if threadpoolctl is None:
+        loaded = ["(threadpoolctl not installed: loaded BLAS unknown)"]
+    else:
+        loaded = [f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, "
+                  f"{i.get('threading_layer')}, {os.path.basename(i.get('filepath', ''))})"
+                  for i in threadpoolctl.threadpool_info() if i.get("user_api") == "blas"]
     try:
         built = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         built_with = f"; NumPy built with {built.get('name')} {built.get('version')}"
@@ -71,7 +73,8 @@ def environment(contestants: Sequence[Contestant], skipped: dict[str, str]) -> l
         ("NumPy", np.__version__),
         ("BLAS", blas_description()),
         ("threads", "1 everywhere: OMP/OPENBLAS/MKL_NUM_THREADS=1 before NumPy is imported, "
-                    "threadpoolctl.threadpool_limits(1), torch.set_num_threads(1)"),
+                    + ("threadpoolctl.threadpool_limits(1), " if threadpoolctl else "")
+                    + "torch.set_num_threads(1)"),
     ]
     for c in contestants:
         rows.append((c.name, f"skipped: {skipped[c.name]}" if c.name in skipped else c.version()))
