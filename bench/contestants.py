@@ -50,6 +50,8 @@ class Contestant:
             self.load()
         except Skip as exc:
             self.missing = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a broken install must not stop the run
+            self.missing = f"failed to load: {type(exc).__name__}: {exc}"
         return self.missing is None
 
     def version(self) -> str:

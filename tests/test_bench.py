@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.contestants import HandNumPy, Runner
+from bench.contestants import Contestant, HandNumPy, Runner, _import
 from bench.harness import run_workload
 from bench.workloads import all_workloads
 
@@ -44,3 +44,23 @@ def test_a_wrong_gradient_is_reported_and_not_timed():
     assert numpy_outcome.status == "ok" and numpy_outcome.times
     assert wrong.status == "wrong" and not wrong.times
     assert np.isclose(wrong.grad_error, 1e-8)
+
+
+def test_a_missing_or_broken_contestant_is_skipped_not_fatal():
+    class NotInstalled(Contestant):
+        name = "not installed"
+
+        def load(self):
+            _import("no_such_module_for_bench", "pip install nothing")
+
+    class Broken(Contestant):
+        name = "broken"
+
+        def load(self):
+            raise AttributeError("half an install")
+
+    contestants = [HandNumPy(), NotInstalled(), Broken()]
+    assert [c.available() for c in contestants] == [True, False, False]
+    outcomes = run_workload(W1, contestants, rounds=1, block_seconds=0.001, log=lambda m: None)
+    assert [o.status for o in outcomes] == ["ok", "skipped", "skipped"]
+    assert "pip install nothing" in outcomes[1].detail and "half an install" in outcomes[2].detail
