@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import math
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -89,7 +90,7 @@ class HandNumPy(Contestant):
 
     name = "NumPy (hand)"
     distribution = "numpy"
-    _ACTIVATIONS = {  # name -> (function, derivative from the function's output)
+    _ACTIVATIONS: ClassVar[dict] = {  # name -> (function, derivative from the function's output)
         "tanh": (np.tanh, lambda a: 1 - a * a),
         "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda a: a * (1 - a)),
         "relu": (lambda z: np.maximum(z, 0), lambda a: a > 0),
@@ -380,10 +381,10 @@ class AutogradLiteNN(_AutogradLite, Contestant):
     def load(self):
         super().load()
         self.nn = nn = _import("nn", "pip install -e .")
-        try:
-            nn.Linear, nn.Sequential, nn.CrossEntropyLoss, nn.MSELoss, nn.optim.SGD
-        except AttributeError as exc:
-            raise Skip(f"nn is not complete yet ({exc})") from None
+        needed = ("Linear", "Sequential", "Tanh", "Sigmoid", "ReLU", "CrossEntropyLoss", "MSELoss")
+        missing = [n for n in needed if not hasattr(nn, n)]
+        if missing or not hasattr(getattr(nn, "optim", None), "SGD"):
+            raise Skip(f"nn is not complete yet (missing {', '.join(missing) or 'optim.SGD'})")
 
     def mlp(self, spec, params, data):
         nn = self.nn

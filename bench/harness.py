@@ -22,7 +22,7 @@ import statistics
 import sys
 import time
 import tracemalloc
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -59,7 +59,7 @@ class Outcome:
     def wall_median(self) -> float | None:
         return statistics.median(self.wall) if self.wall else None
 
-    def ratio(self, other: "Outcome | None") -> float | None:
+    def ratio(self, other: Outcome | None) -> float | None:
         """Median over rounds of (this time / the other's time in the same round)."""
         if not (self.times and other and other.times):
             return None

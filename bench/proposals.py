@@ -15,7 +15,7 @@ import argparse
 import contextlib
 import importlib
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -194,7 +194,7 @@ def markdown(env: list[tuple[str, str]], settings: str,
     parts = [
         "# autograd_lite benchmark results",
         "",
-        "Written by `python -m bench` (see `bench/README.md`). One step is forward, backward "
+        ("Written by `python -m bench` (see `bench/README.md`). One step is forward, backward "
         "and SGD update for W1–W4, forward + backward for the chains W5/W6. Times are the "
         "median over alternating rounds of the CPU time per step (the process's CPU time: "
         "with every thread pool pinned to one thread that is the work done, and on this "
@@ -202,7 +202,7 @@ def markdown(env: list[tuple[str, str]], settings: str,
         "time is in the per-workload tables). × columns are the median over rounds of the "
         "ratio to hand-written NumPy and to PyTorch in the same round. Every timed contestant "
         "first matched the hand-written NumPy gradients (relative error ≤ 1e-10 in float64, "
-        "≤ 1e-4 in float32; the `grad error` column).",
+        "≤ 1e-4 in float32; the `grad error` column)."),
         "",
         f"Settings: {settings}; whole run {elapsed:.0f} s.",
         "",
@@ -220,18 +220,18 @@ def markdown(env: list[tuple[str, str]], settings: str,
         "",
         "## Per workload",
         "",
-        "`IQR`: interquartile range of the rounds relative to the median (noise). "
+        ("`IQR`: interquartile range of the rounds relative to the median (noise). "
         "`wall / step`: median wall-clock time (includes waiting for a core). "
         "`peak mem / params`: the most memory a step's own allocations held at once "
         "(tracemalloc: new gradients, saved activations, temporaries), as a multiple of "
-        "the parameter bytes; PyTorch's allocator is not traced.",
+        "the parameter bytes; PyTorch's allocator is not traced."),
     ]
     for spec, outcomes in results:
         parts += ["", f"### {spec.name}: {spec.title}", "", workload_table(spec, outcomes)]
     if thread_rows:
         parts += ["", "## Two threads instead of one", "",
-                  "The same workloads with BLAS and PyTorch allowed two threads (this machine "
-                  "has two cores, shared with whatever else runs on it); median wall-clock "
-                  "time per step, one and two threads measured back to back.", "",
+                  ("The same workloads with BLAS and PyTorch allowed two threads (this machine "
+                   "has two cores, shared with whatever else runs on it); median wall-clock "
+                   "time per step, one and two threads measured back to back."), "",
                   threads_table(thread_rows)]
     return "\n".join(parts) + "\n"
