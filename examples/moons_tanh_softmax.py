@@ -191,14 +191,15 @@ def train_like_tutorial(
     num_passes: int = NUM_PASSES,
     record_every: int = 1,
     show_progress: bool = False,
+    initial: ParamDict | None = None,
 ) -> tuple[ParamDict, dict[int, float]]:
     """The tutorial's `build_model` in NumPy: full-batch descent with its own formulas.
 
-    Returns the final parameters and {iteration: tutorial_loss after that iteration's
-    update} for every `record_every`-th iteration and the last two (the tutorial prints
-    iterations 0, 1000, 2000, ...).
+    Starts from `initial` (copied) or the tutorial's initialisation. Returns the final
+    parameters and {iteration: tutorial_loss after that iteration's update} for every
+    `record_every`-th iteration and the last two (the tutorial prints iterations 0, 1000, ...).
     """
-    params = initial_params(hidden_size)
+    params = initial_params(hidden_size) if initial is None else {k: v.copy() for k, v in initial.items()}
     losses: dict[int, float] = {}
     for iteration in progress(range(num_passes), f"004 tutorial NumPy h={hidden_size}", enabled=show_progress):
         gradients = tutorial_gradients(params, X, y)
@@ -410,8 +411,14 @@ def run(out_dir: Path, length: str = "default", show_progress: bool = True) -> E
                      f" (printed: {TUTORIAL_LOSS_AT_1000:.12f})")
     headline += (f"; mean of the last two losses: {_two_step_mean(tutorial_curve):.10f} / "
                  f"{_two_step_mean(rebuild_losses):.10f}")
+    # The tutorial's printout (every 1000 iterations), from its NumPy code and from the rebuild,
+    # and the last two iterations, where the 2-cycle shows.
+    printout = [f"Loss after iteration {i}: tutorial's NumPy {tutorial_curve[i]:.12f}, rebuild {rebuild_losses[i]:.12f}"
+                for i in [*range(0, num_passes, 1000), num_passes - 2, num_passes - 1]]
+    printout.append(f"mean of the last two: tutorial's NumPy {_two_step_mean(tutorial_curve):.10f}, "
+                    f"rebuild {_two_step_mean(rebuild_losses):.10f}")
     return ExampleResult(
-        name=NAME, tutorial=TUTORIAL, headline=headline,
+        name=NAME, tutorial=TUTORIAL, headline=headline, printout=printout,
         data="make_moons(200, noise=0.20) after seed 0 (+ 200 test points, seed 1)",
         model="2 -> tanh(3) -> 2, softmax cross-entropy + L2 (lambda 0.01)",
         final_loss=_two_step_mean(rebuild_losses),
