@@ -10,14 +10,10 @@ Nothing here knows about a particular tutorial.
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
-
-# Plots are written to files only; the Agg backend needs no display.
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 ParamDict = dict[str, np.ndarray]
 
@@ -338,6 +334,7 @@ def progress(iterable: Iterable, description: str, total: int | None = None, ena
 
 
 def _pyplot():
+    # Plots are written to files only; the Agg backend needs no display.
     import matplotlib
 
     matplotlib.use("Agg")
