@@ -7,23 +7,18 @@ tables, write the markdown report.
 """
 from __future__ import annotations
 
-import os
+from . import process_setup  # noqa: I001 - first: pins the thread pools before NumPy loads
 
-# One thread everywhere, set before NumPy (or PyTorch) is first imported: OpenMP and
-# OpenBLAS read these only when they load. (threadpoolctl pins BLAS again at run time.)
-for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_variable] = "1"
+import argparse
+import gc
+import sys
+import time
+from pathlib import Path
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from . import report  # noqa: E402
-from .contestants import all_contestants  # noqa: E402
-from .harness import run_workload, threadpoolctl, threads  # noqa: E402
-from .workloads import all_workloads  # noqa: E402
+from . import report
+from .contestants import all_contestants
+from .harness import run_workload, threadpoolctl, threads
+from .workloads import all_workloads
 
 # Workloads and contestants of the 1-thread vs 2-thread comparison.
 THREAD_WORKLOADS = ("W1", "W4-f64")
@@ -52,7 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="markdown report (default bench/results.md, "
                         "none with --quick)")
     parser.add_argument("--no-threads", action="store_true", help="skip the 2-thread comparison")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="leave glibc returning freed memory to the kernel (page faults every step)")
     args = parser.parse_args(argv)
+    allocator = "default" if args.default_malloc else process_setup.keep_freed_memory()
 
     started = time.perf_counter()
     rounds = args.rounds or (3 if args.quick else 15)
@@ -91,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     if thread_rows:
         print("\n" + report.threads_table(thread_rows))
     if out:
-        env = report.environment(contestants, {c.name: c.missing for c in contestants if c.missing})
+        env = report.environment(contestants, {c.name: c.missing for c in contestants if c.missing},
+                                 allocator)
         out.write_text(report.markdown(env, settings, results, thread_rows,
                                        time.perf_counter() - started))
         log(f"report written to {out}")

@@ -108,6 +108,18 @@ def _time_block(runner: Runner, steps: int) -> tuple[float, float]:
     return (time.process_time() - cpu) / steps, (time.perf_counter() - wall) / steps
 
 
+def cpu_per_call(fn, seconds: float) -> float:
+    """CPU seconds per call of ``fn`` over a block of calls lasting about ``seconds``
+    (for the profiling tools, which take the minimum over alternating rounds)."""
+    start = time.process_time()
+    fn()
+    calls = max(1, round(seconds / max(time.process_time() - start, 1e-6)))
+    start = time.process_time()
+    for _ in range(calls):
+        fn()
+    return (time.process_time() - start) / calls
+
+
 def peak_step_memory(runner: Runner) -> int:
     """Bytes allocated and alive at the worst moment of one step, counting only what the
     step itself allocates (parameters and anything kept from an earlier step are not

@@ -9,6 +9,8 @@ the profiler), so confirm a finding with plain timing (``python -m bench``) befo
 """
 from __future__ import annotations
 
+from . import process_setup  # noqa: I001 - first: pins the thread pools before NumPy loads
+
 import argparse
 import cProfile
 import pstats
@@ -26,6 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, help="steps to profile (default: about 2 s worth)")
     parser.add_argument("--limit", type=int, default=25, help="rows to print")
     args = parser.parse_args(argv)
+    process_setup.keep_freed_memory()  # as python -m bench does
 
     spec = next(w for w in all_workloads() if w.name.lower() == args.workload.lower())
     contestant = next(c for c in all_contestants() if c.name.lower() == args.contestant.lower())

@@ -11,16 +11,17 @@ engine's ``_state``), so a later engine may break one: it is then reported, not 
 """
 from __future__ import annotations
 
+from . import process_setup  # noqa: I001 - first: pins the thread pools before NumPy loads
+
 import argparse
 import contextlib
 import importlib
-import time
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from .contestants import AutogradLiteNN, AutogradLiteTensor, HandNumPy
-from .harness import relative_error
+from .harness import cpu_per_call, relative_error
 from .workloads import all_workloads
 
 
@@ -152,16 +153,6 @@ PROPOSALS: list[tuple[str, Callable, tuple[str, ...]]] = [
 ]
 
 
-def _cpu_per_step(runner, seconds: float) -> float:
-    start = time.process_time()
-    runner.step()
-    steps = max(1, round(seconds / max(time.process_time() - start, 1e-6)))
-    start = time.process_time()
-    for _ in range(steps):
-        runner.step()
-    return (time.process_time() - start) / steps
-
-
 def measure(make_patch: Callable, spec, rounds: int) -> tuple[float, float]:
     """Minimum CPU time per step (per op for a chain), current and patched, alternating."""
     contestant = AutogradLiteNN() if spec.kind == "mlp" else AutogradLiteTensor()
@@ -177,7 +168,7 @@ def measure(make_patch: Callable, spec, rounds: int) -> tuple[float, float]:
                 error = max(relative_error(g, r) for g, r in zip(runner.gradients(), reference))
                 if not error <= 1e-10:
                     raise AssertionError(f"gradient off by {error:.3g}")
-                best[i] = min(best[i], _cpu_per_step(runner, 0.05))
+                best[i] = min(best[i], cpu_per_call(runner.step, 0.05))
     per = getattr(spec, "depth", 1)
     return best[0] / per, best[1] / per
 
@@ -187,6 +178,7 @@ def main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args(argv)
+    process_setup.keep_freed_memory()  # as python -m bench does
     workloads = {w.name: w for w in all_workloads()}
     for title, make_patch, names in PROPOSALS:
         print(title)

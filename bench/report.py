@@ -65,7 +65,8 @@ def blas_description() -> str:
     return "; ".join(loaded) + built_with
 
 
-def environment(contestants: Sequence[Contestant], skipped: dict[str, str]) -> list[tuple[str, str]]:
+def environment(contestants: Sequence[Contestant], skipped: dict[str, str],
+                allocator: str) -> list[tuple[str, str]]:
     rows = [
         ("date (UTC)", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")),
         ("CPU", f"{cpu_model()}, {os.cpu_count()} logical CPUs ({platform.machine()})"),
@@ -75,6 +76,7 @@ def environment(contestants: Sequence[Contestant], skipped: dict[str, str]) -> l
         ("threads", "1 everywhere: OMP/OPENBLAS/MKL_NUM_THREADS=1 before NumPy is imported, "
                     + ("threadpoolctl.threadpool_limits(1), " if threadpoolctl else "")
                     + "torch.set_num_threads(1)"),
+        ("memory allocator", allocator),
     ]
     for c in contestants:
         rows.append((c.name, f"skipped: {skipped[c.name]}" if c.name in skipped else c.version()))
