@@ -474,6 +474,11 @@ def plot_predictions(path: Path, panels: Sequence[tuple[str, np.ndarray, np.ndar
     return path
 
 
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)) elementwise, as the tutorials write it (plain NumPy)."""
+    return 1 / (1 + np.exp(-x))
+
+
 def accuracy(predicted: np.ndarray, target: np.ndarray) -> float:
     """Fraction of equal entries (both flattened)."""
     return float(np.mean(np.asarray(predicted).ravel() == np.asarray(target).ravel()))

@@ -50,6 +50,7 @@ from examples._common import (
     parameter_variants,
     plot_loss_curves,
     progress,
+    sigmoid,
     render_graph,
 )
 
@@ -66,12 +67,8 @@ WEIGHT_SEED = 0
 Activation = tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-z))
-
-
 ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": (_sigmoid, lambda z: _sigmoid(z) * (1 - _sigmoid(z))),
+    "sigmoid": (sigmoid, lambda z: sigmoid(z) * (1 - sigmoid(z))),
     "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
     # As the tutorial's relu/reluderiv: derivative 1 at z = 0.
     "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z >= 0).astype(np.float64)),

@@ -57,6 +57,7 @@ from examples._common import (
     plot_loss_curves,
     plot_predictions,
     progress,
+    sigmoid,
     render_graph,
 )
 
@@ -103,14 +104,10 @@ def initial_params(m: int = NUM_SAMPLES) -> ParamDict:
     }
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-x))
-
-
 def forward(params: ParamDict, X: np.ndarray) -> dict[str, np.ndarray]:
     """The class's `forward`: Z1, A1 (10, m), Z2 = A2 (1, m)."""
     Z1 = params["W1"] @ X + params["b1"]
-    A1 = _sigmoid(Z1)
+    A1 = sigmoid(Z1)
     Z2 = params["W2"] @ A1 + params["b2"]
     return {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": Z2}
 
@@ -151,8 +148,8 @@ def tutorial_cell_gradients(params: ParamDict, X: np.ndarray, y: np.ndarray) -> 
     """
     m = X.shape[1]
     Z1 = params["W1"] @ X + params["b1"]
-    A1 = _sigmoid(Z1)
-    A2 = _sigmoid(params["W2"] @ A1 + params["b2"])
+    A1 = sigmoid(Z1)
+    A2 = sigmoid(params["W2"] @ A1 + params["b2"])
     dZ2 = A2 - y
     dW2 = (1 / m) * dZ2 * np.transpose(A2)
     db2 = (1 / m) * np.sum(dZ2)
@@ -168,9 +165,9 @@ def _backprop(params: ParamDict, X: np.ndarray, dJ_dA2, sigmoid_output: bool) ->
     `dJ_dA2(A2)` gives the loss's gradient with respect to the outputs (1, m); the output
     activation is the identity, or a sigmoid when `sigmoid_output`. Shapes like the params.
     """
-    A1 = _sigmoid(params["W1"] @ X + params["b1"])
+    A1 = sigmoid(params["W1"] @ X + params["b1"])
     Z2 = params["W2"] @ A1 + params["b2"]
-    A2 = _sigmoid(Z2) if sigmoid_output else Z2
+    A2 = sigmoid(Z2) if sigmoid_output else Z2
     dZ2 = dJ_dA2(A2) * (A2 * (1.0 - A2) if sigmoid_output else 1.0)  # (1, m)
     dZ1 = (params["W2"].T @ dZ2) * A1 * (1.0 - A1)  # (10, m)
     return {
@@ -195,8 +192,8 @@ def summary_formula_gradients(params: ParamDict, X: np.ndarray, y: np.ndarray) -
     """The written summary's rules for its sigmoid-output model (A2 = sigmoid(Z2)):
     dZ2 = A2 - y, dW2 = (1/m) dZ2 A1^T, ... (with g'(Z1) for the hidden layer, as its code)."""
     m = X.shape[1]
-    A1 = _sigmoid(params["W1"] @ X + params["b1"])
-    A2 = _sigmoid(params["W2"] @ A1 + params["b2"])
+    A1 = sigmoid(params["W1"] @ X + params["b1"])
+    A2 = sigmoid(params["W2"] @ A1 + params["b2"])
     dZ2 = A2 - y
     dZ1 = (params["W2"].T @ dZ2) * A1 * (1 - A1)
     return {"W1": (1 / m) * dZ1 @ X.T, "b1": (1 / m) * np.sum(dZ1, axis=1, keepdims=True),

@@ -50,6 +50,7 @@ from examples._common import (
     plot_decision_boundaries,
     plot_loss_curve_panels,
     progress,
+    sigmoid,
     render_graph,
 )
 
@@ -102,14 +103,10 @@ def initial_params(seed: int = WEIGHT_SEED) -> ParamDict:
     }
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-x))
-
-
 def forward(params: ParamDict, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The notebook's `feedforward`: hidden activations (n, 3) and outputs (n, 1)."""
-    layer1 = _sigmoid(X @ params["W1"] + params["b1"])
-    output = _sigmoid(layer1 @ params["W2"] + params["b2"])
+    layer1 = sigmoid(X @ params["W1"] + params["b1"])
+    output = sigmoid(layer1 @ params["W2"] + params["b2"])
     return layer1, output
 
 
