@@ -333,6 +333,28 @@ class AutogradLiteGrad(_AutogradLite, Functional):
         return self.ag.grad(fun, argnum=argnum)
 
 
+class AutogradLiteCompiled(AutogradLiteGrad):
+    """The issue's stretch goal: ``ag.compile_grad`` records the step once and replays it
+    as straight-line NumPy (skipped where the installed autograd_lite has no such thing)."""
+
+    name = "autograd_lite compiled"
+    MAX_CHAIN = 10_000  # a trace is written out as one line of Python per op
+
+    def load(self):
+        super().load()
+        if not hasattr(self.ag, "compile_grad"):
+            raise Skip("ag.compile_grad is not in this version of autograd_lite")
+
+    def grad_function(self, fun, argnum):
+        compiled = self.ag.compile_grad(fun, argnum)
+        return lambda *args: compiled(*args)[1]
+
+    def chain(self, spec, x):
+        if spec.depth > self.MAX_CHAIN:
+            raise Skip(f"a {spec.depth:,}-op trace would be {spec.depth:,} lines of Python")
+        return super().chain(spec, x)
+
+
 class HipsAutograd(Functional):
     """HIPS autograd, the loss written with ``autograd.numpy`` as its users do."""
 
@@ -471,5 +493,5 @@ def _autograd_lite_version() -> str:
 
 def all_contestants() -> list[Contestant]:
     """NumPy first (the reference for the gradient check), then the rest in table order."""
-    return [HandNumPy(), AutogradLiteNN(), AutogradLiteTensor(), AutogradLiteGrad(), PyTorch(),
-            HipsAutograd(), MyGrad(), Micrograd()]
+    return [HandNumPy(), AutogradLiteNN(), AutogradLiteTensor(), AutogradLiteGrad(),
+            AutogradLiteCompiled(), PyTorch(), HipsAutograd(), MyGrad(), Micrograd()]
