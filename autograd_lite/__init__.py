@@ -18,5 +18,6 @@ from .functional import grad, hessian, jacobian, value_and_grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .viz import GraphvizNotInstalled, Tape, TapeEntry, draw_graph, render, tape
 from .anomaly import detect_anomaly
+from .compiled import CompiledGrad, TraceMismatchError, compile_grad
 
 __version__ = "0.1.0"

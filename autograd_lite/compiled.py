@@ -1,0 +1,470 @@
+"""Trace once, replay as straight-line NumPy: ``ag.compile_grad``.
+
+``ag.value_and_grad`` records every operation and walks the tape on every call: per
+operation that is a Tensor, a tape entry, a heap push and pop, dict look-ups and the
+rule call through ``*args, **kwargs`` -- about 5 µs of Python around NumPy calls that
+take 1-3 µs on a small model.  `compile_grad` records the function once (with the
+ordinary engine), then writes the recorded graph out as the source of one Python
+function: one line per forward operation in creation order, one line per needed
+derivative rule in reverse order, every shape decision (whether a gradient must be
+summed over broadcast axes, and over which) taken at trace time.  Later calls run
+that function: nothing but the NumPy forwards and the table's own rules.
+
+What is replayed is what was recorded, as in ``torch.jit.trace`` and ``jax.jit``:
+
+* Python control flow that depends on values (``if loss > 1``, a loop until
+  convergence, ``float(x)``) is frozen as it went during the trace.
+* Arrays the function uses that are not arguments (data in a closure, constants) are
+  frozen, and so is anything computed from an argument outside the tape (e.g.
+  ``np.asarray(y, float)`` on a non-differentiated argument ``y``).  Tensors met in the
+  graph that are not arguments (a model's parameters in a closure) are read at every
+  call, so in-place updates of them are seen; their gradients are not computed.
+* A non-differentiated array argument that the trace did not see used directly is
+  treated as frozen: passing a different array object retraces.
+* Arguments are matched by shape and dtype (and by value for Python scalars, ``None``,
+  strings and other objects at non-differentiated positions): a new combination
+  traces again.
+
+To find out whether a function is safe to trace, ``check_every=N`` recomputes every
+N-th call with the ordinary engine and raises `TraceMismatchError` when the replay
+disagrees; ``step.check(*args)`` does it once.  Every new program is also checked
+against the engine on the call that traced it.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+
+from . import functional
+from .engine import backprop, enable_grad, graph_nodes, no_grad, unbroadcast
+from .tensor import Tensor
+
+RETRACE_WARNING = 8  # traces of one compiled function before it warns that it keeps retracing
+
+
+class TraceMismatchError(AssertionError):
+    """A replayed program disagreed with the ordinary engine on the same arguments."""
+
+
+def compile_grad(fun: Callable, argnum: int | tuple[int, ...] = 0, *,
+                 check_every: int = 0) -> "CompiledGrad":
+    """``ag.value_and_grad(fun, argnum)``, traced on the first call and replayed after.
+
+    Returns a callable ``step(*args) -> (value, gradient)`` with the semantics of
+    `value_and_grad`: ``fun`` returns a scalar; the gradient has its argument's shape
+    (a float for a float argument; a tuple of gradients for a tuple ``argnum``).  In
+    addition a differentiated argument may be a list or tuple of arrays or Tensors (for
+    example ``list(model.parameters())``), and gets a list of gradients.  A Tensor
+    argument is read through ``.data`` on every call, so optimizers may update it in
+    place.  Gradients are plain arrays: a compiled step cannot be differentiated again.
+
+    ``check_every=N`` (N > 0) also computes every N-th call with the ordinary engine and
+    raises `TraceMismatchError` if the results differ (see the module docstring for
+    what tracing freezes).
+    """
+    return CompiledGrad(fun, argnum, check_every=check_every)
+
+
+class CompiledGrad:
+    """The callable made by `compile_grad`: a cache of programs keyed by argument kinds.
+
+    ``traces`` counts the traces so far; ``code`` is the source of the program used by
+    the latest call (print it to see exactly what runs).
+    """
+
+    def __init__(self, fun: Callable, argnum: int | tuple[int, ...] = 0,
+                 check_every: int = 0) -> None:
+        if not callable(fun):
+            raise TypeError(f"compile_grad needs a function, got {type(fun).__name__}")
+        argnums = argnum if isinstance(argnum, tuple) else (argnum,)
+        if not argnums or not all(isinstance(i, int) and not isinstance(i, bool) for i in argnums):
+            raise TypeError(f"argnum must be an int or a non-empty tuple of ints, got {argnum!r}")
+        if len(set(argnums)) != len(argnums):
+            raise ValueError(f"argnum {argnum!r} names an argument twice")
+        if not isinstance(check_every, int) or check_every < 0:
+            raise ValueError(f"check_every must be an int >= 0 (0: never), got {check_every!r}")
+        self.fun = fun
+        self.argnum = argnum
+        self._argnums = argnums
+        self.check_every = check_every
+        self.traces = 0
+        self.calls = 0
+        self._programs: dict[tuple, _Program] = {}
+        self._latest: _Program | None = None
+
+    @property
+    def code(self) -> str:
+        if self._latest is None:
+            raise RuntimeError("nothing compiled yet: call the compiled function once first")
+        return self._latest.source
+
+    def __call__(self, *args: Any) -> tuple[Any, Any]:
+        if functional._depth() > 0:
+            raise TypeError("a compile_grad step cannot run inside ag.grad/jacobian/hessian: its "
+                            "gradients are plain arrays; use ag.value_and_grad for higher order")
+        self.calls += 1
+        arrays, key = _flatten(args, self._argnums)
+        program = self._programs.get(key)
+        if program is not None and not program.frozen_args_unchanged(arrays):
+            program = None
+        if program is None:
+            value, grads, program = self._trace(args, arrays, key)
+        elif self.check_every and self.calls % self.check_every == 0:
+            return self.check(*args)
+        else:
+            value, grads = program.run(arrays)
+        self._latest = program
+        return self._package(args, value, grads)
+
+    def check(self, *args: Any) -> tuple[Any, Any]:
+        """Compute with the ordinary engine and with the replay; raise `TraceMismatchError`
+        if they differ, else return the result as a call would."""
+        arrays, key = _flatten(args, self._argnums)
+        program = self._programs.get(key)
+        value, grads, fresh = self._trace(args, arrays, key, retrace=False)
+        if program is not None and program is not fresh:
+            # The cached program was made from an earlier trace: does it still agree?
+            _compare(program, program.run(arrays), (value, grads), "a later call's arguments")
+        self._latest = fresh
+        return self._package(args, value, grads)
+
+    def _trace(self, args: tuple, arrays: list, key: tuple, retrace: bool = True):
+        """Run ``fun`` with the engine, build (or rebuild) its program, check the program
+        against the engine's result on these arguments.  ``retrace`` counts it as a trace
+        (a check is not one)."""
+        if any(isinstance(a, Tensor) and a.grad_fn is not None for a in _tensor_args(args)):
+            raise TypeError("compile_grad got a Tensor with recorded history as an argument; "
+                            "its gradients would not flow back into that history. Pass "
+                            "t.detach() (or use ag.value_and_grad, which nests).")
+        call_args = list(args)
+        targets: list[Tensor] = []
+        for i in self._argnums:
+            call_args[i] = _as_leaves(args[i], targets)
+        with enable_grad():
+            out = self.fun(*call_args)
+        name = getattr(self.fun, "__name__", "fun")
+        if not isinstance(out, Tensor) or out.grad_fn is None:
+            raise TypeError(f"compile_grad: {name} returned a value that does not depend on the "
+                            f"differentiated arguments {self.argnum!r}: there is nothing to compile")
+        if out.size != 1:
+            raise TypeError(f"compile_grad needs a scalar-valued function, but {name} returned "
+                            f"shape {out.shape}; reduce it first (e.g. .sum())")
+        grads = backprop(out, np.ones_like(out.data), inputs=tuple(targets), retain_graph=True)
+        grads = [np.zeros_like(t.data) if g is None else g.data if isinstance(g, Tensor) else g
+                 for g, t in zip(grads, targets)]  # a Tensor where a rule called a primitive
+        program = _Program(out, targets, args, arrays, self._argnums)
+        _compare(program, program.run(arrays), (out.data, grads), "the arguments it was traced with")
+        self._programs[key] = program
+        if not retrace:
+            return out.data, grads, program
+        self.traces += 1
+        if self.traces == RETRACE_WARNING:
+            warnings.warn(f"compile_grad has traced {name} {self.traces} times: argument shapes, "
+                          "dtypes or Python values keep changing, or a non-differentiated array "
+                          "argument that is frozen into the program is a new object on each "
+                          "call. Each trace costs an ordinary engine run and a compilation.",
+                          RuntimeWarning, stacklevel=3)
+        return out.data, grads, program
+
+    def _package(self, args: tuple, value: np.ndarray, grads: list) -> tuple[Any, Any]:
+        """The result as `value_and_grad` gives it: a float value for a 0-d output, each
+        gradient shaped (and typed) like its argument."""
+        value = float(value) if value.ndim == 0 else value
+        flat = iter(grads)
+        results = tuple(_regroup(args[i], flat) for i in self._argnums)
+        return value, results if isinstance(self.argnum, tuple) else results[0]
+
+    def __repr__(self) -> str:
+        name = getattr(self.fun, "__name__", "fun")
+        return f"<compile_grad of {name}, argnum={self.argnum!r}: {self.traces} trace(s), {self.calls} call(s)>"
+
+
+# ---- arguments -----------------------------------------------------------------------------
+def _flatten(args: tuple, argnums: tuple[int, ...]) -> tuple[list, tuple]:
+    """The arrays the program reads (in order) and the cache key describing the arguments.
+
+    Differentiated arguments and any array or Tensor are *dynamic*: their current arrays
+    are handed to the program. Other values are part of the key (frozen into the program).
+    """
+    arrays: list = []
+    key = []
+    for position, arg in enumerate(args):
+        differentiated = position in argnums
+        if differentiated and isinstance(arg, (list, tuple)):
+            key.append((type(arg), tuple(_dynamic(item, arrays, True) for item in arg)))
+        elif differentiated or isinstance(arg, (np.ndarray, Tensor)):
+            key.append(_dynamic(arg, arrays, differentiated))
+        else:
+            try:
+                hash(arg)
+                key.append(("static", type(arg), arg))
+            except TypeError:
+                key.append(("static", type(arg), id(arg)))
+    return arrays, tuple(key)
+
+
+def _dynamic(arg: Any, arrays: list, differentiated: bool) -> tuple:
+    """Append ``arg``'s array to ``arrays``; return its shape and dtype (its key)."""
+    data = arg.data if isinstance(arg, Tensor) else arg
+    if type(data) is not np.ndarray:
+        if not differentiated:
+            raise TypeError(f"expected an array, got {type(arg).__name__}")
+        if isinstance(data, (list, tuple, dict)) or data is None:
+            raise TypeError(f"compile_grad: a differentiated argument must be a float, an "
+                            f"array, a Tensor or a list of those, got {type(arg).__name__}")
+        data = np.asarray(data)
+    if differentiated and data.dtype.kind not in "biuf":
+        raise TypeError(f"compile_grad: a differentiated argument must be a float, an array, "
+                        f"a Tensor or a list of those, got {type(arg).__name__} of dtype {data.dtype}")
+    if differentiated and data.dtype.kind != "f":
+        data = data.astype(np.float64)  # as value_and_grad: integers are differentiated as floats
+    arrays.append(data)
+    return (isinstance(arg, Tensor), data.shape, data.dtype)
+
+
+def _tensor_args(args: tuple):
+    for arg in args:
+        if isinstance(arg, (list, tuple)):
+            yield from arg
+        else:
+            yield arg
+
+
+def _as_leaves(arg: Any, targets: list) -> Any:
+    """The differentiated argument as the function sees it during the trace: leaf Tensors
+    (a Tensor that requires grad is used itself, so a model holding it records it)."""
+    if isinstance(arg, (list, tuple)):
+        return type(arg)(_as_leaves(item, targets) for item in arg)
+    leaf = functional._as_leaf(arg)
+    targets.append(leaf)
+    return leaf
+
+
+def _regroup(arg: Any, flat) -> Any:
+    """Gradients in the structure of the argument (a float for a float)."""
+    if isinstance(arg, (list, tuple)):
+        return type(arg)(_regroup(item, flat) for item in arg)
+    g = next(flat)
+    if isinstance(arg, (float, int)) and not isinstance(arg, bool):
+        return float(g)
+    return g
+
+
+def _compare(program: "_Program", replayed: tuple, expected: tuple, where: str) -> None:
+    """Raise `TraceMismatchError` unless the replay's value and gradients equal the engine's
+    (to 1e-12 relative to each array's largest entry: the same operations run in the same
+    order, so they agree to the last bit in practice)."""
+    pairs = [("the value", replayed[0], expected[0])]
+    pairs += [(f"gradient {i}", r, e) for i, (r, e) in enumerate(zip(replayed[1], expected[1]))]
+    for what, r, e in pairs:
+        r, e = np.asarray(r), np.asarray(e)
+        scale = max(float(np.max(np.abs(e), initial=0.0)), 1e-300)
+        if r.shape != e.shape or not np.all(np.abs(r - e) <= 1e-12 * scale):
+            error = (float(np.max(np.abs(r - e)) / scale) if r.shape == e.shape
+                     else f"shape {r.shape} instead of {e.shape}")
+            raise TraceMismatchError(
+                f"the compiled program disagrees with the ordinary engine on {where}: {what} "
+                f"is off by {error} (relative). The function's graph depends on more than "
+                "argument shapes (Python control flow on values, or arrays frozen at trace "
+                "time); use ag.value_and_grad for it, or make those values arguments.\n"
+                f"The program:\n{program.source}")
+
+
+# ---- the program ---------------------------------------------------------------------------
+class _Program:
+    """One traced graph written out as a Python function ``replay(*arrays)``.
+
+    Names in the source: ``a3`` the 4th dynamic array; ``v5`` the output of the recorded
+    operation 5 (in creation order); ``g5`` its gradient; ``c2`` a frozen constant;
+    ``f5`` / ``r5_1`` operation 5's forward and its rule for operand 1.
+    """
+
+    def __init__(self, out: Tensor, targets: list[Tensor], args: tuple, arrays: list,
+                 argnums: tuple[int, ...]) -> None:
+        nodes = graph_nodes(out)[::-1]  # creation order: every operand before its use
+        self.namespace: dict[str, Any] = {"asarray": np.asarray, "add_reduce": np.add.reduce,
+                                          "unbroadcast": unbroadcast}
+        self._constants: dict[int, str] = {}
+        self._names: dict[int, str] = {}  # id(Tensor or dynamic array) -> its name in the source
+        target_ids = {id(t) for t in targets}
+        self.frozen_args = self._name_inputs(args, arrays, targets, argnums)
+        for k, node in enumerate(nodes):
+            self._names[id(node)] = f"v{k}"
+        # The operations whose result depends on a differentiated argument: only these get rules.
+        leads = set(target_ids)
+        for node in nodes:
+            if any(id(t) in leads for t in node._inputs if isinstance(t, Tensor)):
+                leads.add(id(node))
+        lines = [f"def replay({', '.join(f'a{i}' for i in range(len(arrays)))}):"]
+        lines += self._forward(nodes)
+        lines += self._backward(out, nodes, leads, targets)
+        gradients = [self._gradient_name(t) for t in targets]
+        lines.append(f"    return {self._names[id(out)]}, [{', '.join(gradients)}]")
+        self.source = "\n".join(lines)
+        scope: dict[str, Any] = {}
+        exec(compile(self.source, "<compile_grad program>", "exec"), self.namespace, scope)
+        self._replay = scope["replay"]
+        self._unused_frozen_names()
+
+    def run(self, arrays: list) -> tuple:
+        return self._replay(*arrays)
+
+    def frozen_args_unchanged(self, arrays: list) -> bool:
+        """True while every frozen array argument is the object the trace saw."""
+        return all(arrays[i] is seen for i, seen in self.frozen_args)
+
+    # -- naming -------------------------------------------------------------------------------
+    def _name_inputs(self, args, arrays, targets, argnums) -> list[tuple[int, np.ndarray]]:
+        """Give each dynamic array a name ``a<i>``; the differentiated ones are the targets'.
+        Returns the non-differentiated array arguments, to be checked for use below."""
+        flat_targets = iter(targets)
+        index = 0
+        candidates = []
+        for position, arg in enumerate(args):
+            items = arg if position in argnums and isinstance(arg, (list, tuple)) else (arg,)
+            for item in items:
+                if position in argnums:
+                    self._names[id(next(flat_targets))] = f"a{index}"
+                elif isinstance(item, (np.ndarray, Tensor)):
+                    self._names[id(item)] = f"a{index}"
+                    candidates.append((index, arrays[index]))
+                else:
+                    continue
+                index += 1
+        return candidates
+
+    def _unused_frozen_names(self) -> None:
+        """An array argument the source never names was used (if at all) off the tape:
+        keep it as a frozen argument, others are read fresh on every call."""
+        self.frozen_args = [(i, seen) for i, seen in self.frozen_args
+                            if f"a{i}" not in self._used_inputs]
+
+    def _operand(self, operand: Any, array: Any) -> str:
+        """The source expression of an operand: a name, a literal or a frozen constant."""
+        name = self._names.get(id(operand))
+        if name is not None:
+            self._used_inputs.add(name)
+            return name
+        if isinstance(operand, Tensor):
+            # A Tensor that is neither an argument nor recorded (a closure's parameter, a
+            # constant Tensor): read its array on every call, as the engine would.
+            return f"{self._constant(operand)}.data"
+        return self._constant(array)
+
+    def _constant(self, value: Any) -> str:
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return repr(value)
+        if isinstance(value, tuple) and all(isinstance(v, (bool, int)) or v is None for v in value):
+            return repr(value)
+        if isinstance(value, tuple):  # an index key may hold argument arrays: rebuild it
+            items = [self._operand(v, v) for v in value]
+            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+        name = self._constants.get(id(value))
+        if name is None:
+            name = self._constants[id(value)] = f"c{len(self._constants)}"
+            self.namespace[name] = value
+        return name
+
+    def _gradient_name(self, target: Tensor) -> str:
+        name = self._grads.get(id(target))
+        if name is None:  # the output does not depend on this argument
+            zeros = f"zeros_{self._names[id(target)]}"
+            self.namespace[zeros] = np.zeros_like(target.data)
+            return f"{zeros}.copy()"
+        return name
+
+    # -- the two halves ---------------------------------------------------------------------
+    def _forward(self, nodes: list) -> list[str]:
+        self._used_inputs: set[str] = set()
+        lines = ["    # forward, in creation order"]
+        for k, node in enumerate(nodes):
+            prim = node.grad_fn
+            for operand, version in zip(node._inputs, node._versions):
+                if version is not None and operand._version != version:
+                    raise RuntimeError(f"compile_grad: `{prim.name}` uses a Tensor that was "
+                                       "modified in place after it was recorded")
+            self.namespace[f"f{k}"] = prim.forward
+            call = f"f{k}({self._arguments(node)})"
+            if node.data.ndim == 0:  # NumPy reductions give scalars; the engine wraps them
+                call = f"asarray({call})"
+            lines.append(f"    v{k} = {call}  # {prim.name} {node.shape}")
+        return lines
+
+    def _arguments(self, node: Tensor, *leading: str) -> str:
+        parts = list(leading)
+        parts += [self._operand(t, a) for t, a in zip(node._inputs, node._arrays)]
+        parts += [f"{key}={self._constant(v)}" for key, v in node._kwargs.items()]
+        return ", ".join(parts)
+
+    def _backward(self, out: Tensor, nodes: list, leads: set, targets: list) -> list[str]:
+        """One line per rule that leads to a target, newest operation first (the order of
+        the engine's walk, so gradients are summed in the same order).  The rules also run
+        once here, on the trace's arrays, to learn each gradient's shape."""
+        self._grads: dict[int, str] = {}  # id(Tensor) -> name of its gradient so far
+        root = self._names[id(out)]
+        # A fresh seed each call: a rule may pass it on unchanged into a returned gradient.
+        self.namespace["seed"] = np.ones_like(out.data)
+        lines = ["    # backward, newest operation first", f"    g{root[1:]} = seed.copy()"]
+        self._grads[id(out)] = f"g{root[1:]}"
+        values = {id(out): np.ones_like(out.data)}  # the trace's gradients, for shapes
+        for k in range(len(nodes) - 1, -1, -1):
+            node = nodes[k]
+            g_name = self._grads.get(id(node))
+            if g_name is None:  # nothing flows back through it to a target
+                continue
+            g = values.pop(id(node))
+            prim = node.grad_fn
+            for i, operand in enumerate(node._inputs):
+                if id(operand) not in leads:
+                    continue
+                rule = prim.vjps[i] if prim.vjps else _variadic_rule(prim, i)
+                self.namespace[f"r{k}_{i}"] = rule
+                with no_grad():
+                    gi = rule(g, node.data, *node._arrays, **node._kwargs)
+                call = f"r{k}_{i}({self._arguments(node, g_name, f'v{k}')})"
+                if isinstance(gi, Tensor):  # a rule that calls a primitive (getitem's untake)
+                    call, gi = f"{call}.data", gi.data
+                call, gi = self._fit(call, gi, operand.shape)
+                into = self._grads.get(id(operand))
+                if into is None:
+                    into = self._grads[id(operand)] = (self._names[id(operand)].replace("v", "g", 1)
+                                                       if operand.grad_fn is not None
+                                                       else f"grad_{self._names[id(operand)]}")
+                    values[id(operand)] = gi
+                    lines.append(f"    {into} = {call}  # {prim.name}, operand {i}")
+                else:
+                    values[id(operand)] = values[id(operand)] + gi
+                    lines.append(f"    {into} = {into} + {call}  # {prim.name}, operand {i}")
+        return lines
+
+    def _fit(self, call: str, g: np.ndarray, shape: tuple) -> tuple[str, np.ndarray]:
+        """``call`` extended to give a gradient of ``shape``, decided from the traced ``g``.
+
+        A pure sum over broadcast axes is written out (``add_reduce`` over fixed axes,
+        then a reshape if axes of length 1 must come back); anything else calls the
+        engine's `unbroadcast`.  The written-out form is used only when it gives exactly
+        what `unbroadcast` gives on the traced gradient."""
+        if g.shape == shape:
+            return call, g
+        expected = unbroadcast(g, shape)
+        lead = g.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            i + lead for i, n in enumerate(shape) if n == 1 and i + lead >= 0 and g.shape[i + lead] != 1)
+        if lead >= 0 and axes:
+            reduced = np.add.reduce(g, axis=axes)
+            fitted = f"add_reduce({call}, {axes!r})"
+            if reduced.shape != shape and reduced.size == int(np.prod(shape)):
+                reduced = reduced.reshape(shape)
+                fitted += f".reshape({shape!r})"
+            if reduced.shape == shape and np.array_equal(reduced, expected):
+                return fitted, expected
+        return f"unbroadcast({call}, {shape!r})", expected
+
+
+def _variadic_rule(prim, i: int) -> Callable:
+    def rule(g, ans, *args, **kwargs):
+        return prim.vjp_any(i, g, ans, *args, **kwargs)
+    rule.__name__ = f"{prim.name}_rule_{i}"
+    return rule

@@ -1,0 +1,272 @@
+"""compile_grad: a traced, replayed step gives the ordinary engine's value and gradients
+(to 1e-12), retraces when argument kinds change, says clearly what it refuses, and
+detects a replay that has gone wrong."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import autograd_lite as ag
+import nn
+from autograd_lite.compiled import RETRACE_WARNING, TraceMismatchError, compile_grad
+
+RNG = np.random.default_rng(11)
+
+
+def assert_same(actual, expected) -> None:
+    """Equal to 1e-12 relative to the largest entry (the same NumPy calls in the same order)."""
+    if isinstance(expected, (list, tuple)):
+        assert type(actual) is type(expected) and len(actual) == len(expected)
+        for a, e in zip(actual, expected):
+            assert_same(a, e)
+        return
+    assert type(actual) is type(expected) or isinstance(actual, np.ndarray)
+    a, e = np.asarray(actual), np.asarray(expected)
+    assert a.shape == e.shape and a.dtype == e.dtype
+    np.testing.assert_allclose(a, e, rtol=0, atol=1e-12 * max(np.max(np.abs(e), initial=0), 1e-300))
+
+
+def assert_matches_engine(fun, *args, argnum=0, calls=3) -> ag.compiled.CompiledGrad:
+    """The compiled step equals ag.value_and_grad on the first call (the trace) and on
+    replays with new random values of the differentiated arguments."""
+    step = compile_grad(fun, argnum)
+    reference = ag.value_and_grad(fun, argnum)
+    argnums = argnum if isinstance(argnum, tuple) else (argnum,)
+    for call in range(calls):
+        value, grads = step(*args)
+        expected_value, expected_grads = reference(*args)
+        assert_same(value, expected_value)
+        assert_same(grads, expected_grads)
+        args = tuple(_perturbed(a) if i in argnums else a for i, a in enumerate(args))
+    assert step.traces == 1
+    return step
+
+
+def _perturbed(x):
+    if isinstance(x, float):
+        return x + 0.25
+    return (x + 0.1 * RNG.standard_normal(np.shape(x))).astype(x.dtype)
+
+
+# ---- the same gradients as the engine ----------------------------------------------------------
+def moons_loss(params, X, y, rows):
+    """The benchmark's W1: 2-3-2 tanh, log-softmax cross-entropy by fancy indexing, L2."""
+    W1, b1, W2, b2 = params
+    h = ag.tanh(X @ W1 + b1)
+    z = h @ W2 + b2
+    n = len(X)
+    loss = -ag.log_softmax(z)[rows, y].sum() / n
+    return loss + 0.01 / (2 * n) * sum((W * W).sum() for W in (W1, W2))
+
+
+def test_moons_network_with_indexing_reductions_broadcasting():
+    X = RNG.standard_normal((50, 2))
+    y = RNG.integers(0, 2, 50)
+    params = [RNG.standard_normal((2, 3)), np.zeros(3), RNG.standard_normal((3, 2)), np.zeros(2)]
+    step = compile_grad(moons_loss)
+    for _ in range(3):
+        value, grads = step(params, X, y, np.arange(50))
+        expected = ag.value_and_grad(lambda *ps: moons_loss(ps, X, y, np.arange(50)),
+                                     (0, 1, 2, 3))(*params)
+        assert_same(value, expected[0])
+        assert_same(grads, list(expected[1]))
+        params = [p - 0.5 * g for p, g in zip(params, grads)]
+    assert step.traces == 1
+
+
+def test_new_data_arguments_are_read_each_call():
+    W = RNG.standard_normal((3, 2))
+    fun = lambda W, X, y: ag.softmax_cross_entropy(X @ W, y).mean()
+    step = compile_grad(fun)
+    for _ in range(3):
+        X, y = RNG.standard_normal((8, 3)), RNG.integers(0, 2, 8)
+        value, grad = step(W, X, y)
+        expected = ag.value_and_grad(fun)(W, X, y)
+        assert_same(value, expected[0])
+        assert_same(grad, expected[1])
+    assert step.traces == 1
+
+
+def test_nn_model_parameters_as_a_list_argument():
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(2, 5, rng=rng), nn.Tanh(), nn.Linear(5, 3, rng=rng))
+    criterion = nn.CrossEntropyLoss()
+    X, y = rng.standard_normal((20, 2)), rng.integers(0, 3, 20)
+    params = list(model.parameters())
+    step = compile_grad(lambda params, X, y: criterion(model(X), y))
+    optimizer = nn.optim.SGD(params, lr=0.1)
+    for _ in range(3):
+        value, grads = step(params, X, y)
+        optimizer.zero_grad()
+        loss = criterion(model(X), y)
+        loss.backward()
+        assert_same(value, float(loss.data))
+        assert_same(grads, [p.grad for p in params])
+        optimizer.step()  # in place: the next replay must read the new values
+    assert step.traces == 1 and len(grads) == 4
+
+
+@pytest.mark.parametrize("fun, shapes", [
+    (lambda x, b: ((x[:, None] * b[None, :] + b) ** 2).mean(), [(4,), (3,)]),
+    (lambda x, b: ag.sum(ag.exp(x - ag.max(x, axis=1, keepdims=True)) * b, axis=0).var(), [(5, 3), (1, 3)]),
+    (lambda x, b: ag.logsumexp(x @ b.T, axis=0).sum() + ag.sigmoid(b).sum(), [(4, 2), (3, 2)]),
+    (lambda x, b: ag.where(x > 0, x, 0.1 * x).sum() + ag.maximum(x, b).sum(), [(3, 4), (4,)]),
+    (lambda x, b: (ag.concatenate([x, b[None]], axis=0) ** 2).sum()
+     + ag.stack([b, 2 * b]).softmax(axis=0)[1].sum(), [(2, 3), (3,)]),
+    (lambda x, b: ag.relu(x.reshape(6, 2).T).clip(0.1, 0.8).sum() + ag.abs(b).sum(), [(3, 4), (2, 1)]),
+    (lambda x, b: (x[1:, ::2] * b).sum() + x[[0, 0, 2], 1].sum(), [(3, 4), (2,)]),
+    (lambda x, b: ag.softmax_cross_entropy(x, ag.softmax(b)).sum(), [(4, 3), (4, 3)]),
+])
+def test_engine_gradients_on_assorted_programs(fun, shapes):
+    args = tuple(RNG.standard_normal(s) for s in shapes)
+    assert_matches_engine(fun, *args, argnum=(0, 1))
+
+
+def test_float_argument_gives_a_float_gradient():
+    step = assert_matches_engine(lambda a, x: (a * x ** 3).sum(), 1.5, RNG.standard_normal(3))
+    value, grad = step(2.0, np.ones(3))
+    assert isinstance(value, float) and isinstance(grad, float) and grad == 3.0
+
+
+def test_argument_the_output_does_not_depend_on_gets_zeros():
+    step = compile_grad(lambda x, y: (x * 2).sum(), (0, 1))
+    _, (gx, gy) = step(np.ones(3), np.ones((2, 2)))
+    assert_same(gx, np.full(3, 2.0))
+    assert_same(gy, np.zeros((2, 2)))
+
+
+def test_float32_stays_float32():
+    x = RNG.standard_normal((4, 3)).astype(np.float32)
+    step = assert_matches_engine(lambda x: (ag.tanh(x) * x).sum(), x)
+    assert step(x)[1].dtype == np.float32
+
+
+def test_returned_gradients_are_fresh_arrays():
+    step = compile_grad(lambda x: x.sum() + 0.0)  # add's rule passes the seed on unchanged
+    _, g = step(np.float64(3.0) * np.ones(()))
+    g += 100
+    assert_same(step(np.ones(()))[1], np.ones(()))
+
+
+# ---- when it traces again --------------------------------------------------------------------
+def test_retraces_on_new_shape_or_dtype_but_not_on_new_values():
+    step = compile_grad(lambda x: (x * x).sum())
+    step(np.ones(3))
+    step(np.arange(3.0))
+    assert step.traces == 1
+    assert_same(step(np.ones(4))[1], np.full(4, 2.0))
+    assert step.traces == 2
+    assert step(np.ones(4, dtype=np.float32))[1].dtype == np.float32
+    assert step.traces == 3
+    step(np.ones(3))  # the first program is still cached
+    assert step.traces == 3
+
+
+def test_python_scalar_arguments_are_frozen_by_value():
+    step = compile_grad(lambda x, power: (x ** power).sum())
+    assert_same(step(np.full(2, 3.0), 2)[1], np.full(2, 6.0))
+    assert_same(step(np.full(2, 3.0), 3)[1], np.full(2, 27.0))
+    assert step.traces == 2
+
+
+def test_array_argument_used_off_the_tape_retraces_when_it_is_a_new_object():
+    fun = lambda x, y: (x * np.asarray(y, dtype=float)).sum()  # y is copied: not on the tape
+    step = compile_grad(fun)
+    assert_same(step(np.ones(3), np.array([1, 2, 3]))[1], np.array([1.0, 2.0, 3.0]))
+    assert_same(step(np.ones(3), np.array([4, 5, 6]))[1], np.array([4.0, 5.0, 6.0]))
+    assert step.traces == 2
+
+
+def test_closure_parameters_are_read_at_each_call():
+    w = ag.Tensor(np.ones(3), requires_grad=True)
+    step = compile_grad(lambda x: (x * w).sum())
+    assert_same(step(np.ones(3))[1], np.ones(3))
+    with ag.no_grad():
+        w *= 5
+    assert_same(step(np.ones(3))[1], np.full(3, 5.0))
+    assert step.traces == 1 and w.grad is None
+
+
+def test_keeps_warning_when_it_retraces_again_and_again():
+    step = compile_grad(lambda x: x.sum())
+    with pytest.warns(RuntimeWarning, match="traced .* 8 times"):
+        for n in range(1, RETRACE_WARNING + 1):
+            step(np.ones(n))
+
+
+# ---- it can fail, and says so ------------------------------------------------------------------
+def branchy(x):
+    """Python control flow on a value: frozen at trace time."""
+    return (x * x).sum() if float(x.data.sum()) > 0 else (-x).sum()
+
+
+def test_value_dependent_control_flow_is_frozen_and_check_mode_catches_it():
+    step = compile_grad(branchy)
+    step(np.ones(3))
+    assert_same(step(-np.ones(3))[1], np.full(3, -2.0))  # silently the traced branch ...
+    assert_same(ag.grad(branchy)(-np.ones(3)), np.full(3, -1.0))  # ... the engine takes the other
+    with pytest.raises(TraceMismatchError, match="disagrees with the ordinary engine.*gradient 0"):
+        step.check(-np.ones(3))
+    checked = compile_grad(branchy, check_every=2)
+    checked(np.ones(3))
+    with pytest.raises(TraceMismatchError, match="a later call's arguments"):
+        checked(-np.ones(3))  # call 2 is checked
+
+
+def test_a_deliberately_wrong_program_is_detected():
+    step = compile_grad(lambda x: ag.tanh(x).sum())
+    step(np.ones(3))
+    program = step._programs[next(iter(step._programs))]
+    rule = next(name for name in program.namespace if name.startswith("r"))
+    correct = program.namespace[rule]
+    program.namespace[rule] = lambda g, ans, *args, **kwargs: 1.0001 * correct(g, ans, *args, **kwargs)
+    with pytest.raises(TraceMismatchError, match="off by"):
+        step.check(np.ones(3))
+
+
+def test_the_program_source_is_readable():
+    step = compile_grad(lambda W, x: ag.tanh(x @ W).sum())
+    with pytest.raises(RuntimeError, match="call the compiled function once"):
+        step.code
+    step(np.ones((2, 3)), np.ones((4, 2)))
+    code = step.code
+    assert code.startswith("def replay(a0, a1):")
+    assert "# matmul (4, 3)" in code and "# tanh, operand 0" in code
+    assert "operand 1" not in code.split("matmul, operand")[0]  # no rule for the data x @ ...
+    assert "compile_grad of <lambda>" in repr(step)
+
+
+@pytest.mark.parametrize("make, call, error, message", [
+    (lambda: compile_grad(lambda x: x * 2), (np.ones(3),), TypeError, "scalar-valued.*shape \\(3,\\)"),
+    (lambda: compile_grad(lambda x: ag.Tensor(np.ones(2)).sum(), 0), (np.ones(3),),
+     TypeError, "does not depend on the differentiated arguments 0"),
+    (lambda: compile_grad(lambda x: 3.0), (np.ones(3),), TypeError, "nothing to compile"),
+    (lambda: compile_grad(lambda x: x.sum()), (ag.Tensor(np.ones(2), requires_grad=True) * 2,),
+     TypeError, "recorded history"),
+    (lambda: compile_grad(lambda x: x.sum()), ("text",), TypeError, "a float, an array, a Tensor"),
+    (lambda: compile_grad(lambda x: x.sum(), argnum=[0]), (), TypeError, "argnum must be"),
+    (lambda: compile_grad(lambda x: x.sum(), argnum=(0, 0)), (), ValueError, "names an argument twice"),
+    (lambda: compile_grad(lambda x: x.sum(), check_every=-1), (), ValueError, "check_every"),
+    (lambda: compile_grad(3), (), TypeError, "needs a function"),
+])
+def test_clear_errors(make, call, error, message):
+    with pytest.raises(error, match=message):
+        make()(*call)
+
+
+def test_refuses_to_run_inside_another_transform():
+    step = compile_grad(lambda x: (x * x).sum())
+    with pytest.raises(TypeError, match="cannot run inside ag.grad"):
+        ag.grad(lambda x: step(x)[0])(np.ones(2))
+
+
+def test_no_warnings_on_ordinary_use():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        step = compile_grad(moons_loss)
+        X, y = RNG.standard_normal((10, 2)), RNG.integers(0, 2, 10)
+        params = [np.ones((2, 3)), np.zeros(3), np.ones((3, 2)), np.zeros(2)]
+        for _ in range(20):
+            step(params, X, y, np.arange(10))
