@@ -1,8 +1,10 @@
 """Helpers shared by the five tutorial examples.
 
-Gradient comparison (relative errors, central finite differences), the record of a
-tutorial formula finding, the per-example result that the main command summarises,
-progress bars, and the matplotlib plots (loss curves, decision boundaries).
+Gradient comparison (relative errors, exact factors, central finite differences, the
+HIPS-autograd and autograd_lite oracles), the record of a tutorial formula finding, the
+per-example result that the main command summarises, progress bars, the matplotlib plots
+(loss curves, decision boundaries, predictions), moving parameters between a tutorial's
+layout and its rebuilt `nn` model, and the graph-rendering hook.
 
 Nothing here knows about a particular tutorial.
 """
@@ -54,11 +56,6 @@ def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
 def max_relative_error(actual: Mapping[str, np.ndarray], expected: Mapping[str, np.ndarray]) -> float:
     """The worst `relative_error` over the arrays of `expected` (same keys in both)."""
     return max(relative_error(actual[name], expected[name]) for name in expected)
-
-
-def relative_errors(actual: Mapping[str, np.ndarray], expected: Mapping[str, np.ndarray]) -> dict[str, float]:
-    """`relative_error` per key of `expected`."""
-    return {name: relative_error(actual[name], expected[name]) for name in expected}
 
 
 def central_difference_gradient(
@@ -155,11 +152,6 @@ def autodiff_gradient(loss: Callable[[ParamDict], Any], params: Mapping[str, np.
     names = list(params)
     gradient_of_all = ag.grad(lambda *values: loss(dict(zip(names, values))), argnum=tuple(range(len(names))))
     return dict(zip(names, gradient_of_all(*[np.asarray(params[name], dtype=np.float64) for name in names])))
-
-
-def with_sign_and_scale(gradients: Mapping[str, np.ndarray], factor: float) -> ParamDict:
-    """Every array multiplied by `factor` (to undo a sign convention or a constant)."""
-    return {name: factor * np.asarray(value) for name, value in gradients.items()}
 
 
 # --------------------------------------------------------------------------------------
