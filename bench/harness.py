@@ -138,9 +138,23 @@ def run_workload(spec: MLP | Chain, contestants: list[Contestant], rounds: int,
                  log=print) -> list[Outcome]:
     """Check every contestant's gradients against the first one's (hand-written NumPy),
     then time those that agree, in alternating rounds."""
-    rounds = min(rounds, spec.rounds or rounds)
+    outcomes, runners, blocks = _check_all(spec, contestants, block_seconds, log)
+    _time_rounds({o.contestant: o for o in outcomes}, runners, blocks,
+                 min(rounds, spec.rounds or rounds))
+    if measure_memory and getattr(spec, "measure_memory", False):
+        for contestant in contestants:
+            if contestant.name in runners and contestant.traced_memory:
+                outcome = next(o for o in outcomes if o.contestant == contestant.name)
+                outcome.peak_bytes = peak_step_memory(runners[contestant.name])
+    runners.clear()
+    gc.collect()
+    return outcomes
+
+
+def _check_all(spec, contestants, block_seconds, log) -> tuple[list[Outcome], dict, dict]:
+    """Prepare each contestant and compare its gradients with the reference (the first
+    contestant's). Returns the outcomes, the runners that passed, and their block sizes."""
     outcomes, runners, blocks, reference = [], {}, {}, None
-    tolerance = TOLERANCE[spec.dtype]
     for contestant in contestants:
         outcome = Outcome(contestant.name, "ok")
         outcomes.append(outcome)
@@ -153,7 +167,7 @@ def run_workload(spec: MLP | Chain, contestants: list[Contestant], rounds: int,
             error = max(relative_error(g, r) for g, r in zip(grads, reference, strict=True))
             outcome.grad_error = error
             outcome.grad_dtype = ",".join(sorted({str(np.asarray(g).dtype) for g in grads}))
-            if not error <= tolerance:
+            if not error <= TOLERANCE[spec.dtype]:
                 outcome.status, outcome.detail = "wrong", f"gradient off by {error:.3g} (relative)"
                 continue
             # One untimed step warms caches and sizes the block (a check that already took
@@ -164,32 +178,27 @@ def run_workload(spec: MLP | Chain, contestants: list[Contestant], rounds: int,
             runners[contestant.name] = runner
         except Skip as exc:
             outcome.status, outcome.detail = "skipped", str(exc)
-        except (Exception, RecursionError) as exc:  # noqa: BLE001 - a contestant may fail in any way
+        except Exception as exc:  # noqa: BLE001 - a contestant may fail in any way (RecursionError...)
             outcome.status, outcome.detail = "failed", f"{type(exc).__name__}: {str(exc)[:120]}"
         finally:
             gc.collect()
         log(f"  {spec.name} {contestant.name}: {outcome.status} {outcome.detail}".rstrip())
+    return outcomes, runners, blocks
 
-    by_name = {o.contestant: o for o in outcomes}
+
+def _time_rounds(by_name: dict[str, Outcome], runners: dict, blocks: dict, rounds: int) -> None:
+    """Each round runs every runner's block once, starting one further along each time."""
     names = list(runners)
     for r in range(rounds):
         if not names:
-            break
+            return
         for name in names[r % len(names):] + names[:r % len(names)]:
             gc.collect()  # garbage of the previous contestant is not charged to this one
             try:
                 cpu, wall = _time_block(runners[name], blocks[name])
                 by_name[name].times.append(cpu)
                 by_name[name].wall.append(wall)
-            except (Exception, RecursionError) as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001
                 by_name[name].status = "failed"
                 by_name[name].detail = f"while timing: {type(exc).__name__}: {exc}"[:160]
                 names.remove(name)
-
-    if measure_memory and getattr(spec, "measure_memory", False):
-        for contestant in contestants:
-            if contestant.name in runners and contestant.traced_memory:
-                by_name[contestant.name].peak_bytes = peak_step_memory(runners[contestant.name])
-    runners.clear()
-    gc.collect()
-    return outcomes
