@@ -4,10 +4,10 @@
   NumPy (or PyTorch) loads them, and on a 2-core machine shared with other work two
   threads are several times *slower*.
 * `keep_freed_memory()`: glibc's malloc by default hands freed memory back to the kernel
-  (arrays above 128 KB are mmap'd, and the heap top is trimmed), so every step of W2-W4
-  faults its arrays' pages in again. On this machine that was 30-45% of a W2 or W3 step,
-  for every contestant, and it depended on which contestant ran before. Keeping freed
-  memory in the process removes it for all of them alike.
+  (large arrays are mmap'd, the heap top is trimmed), so a step may fault its arrays'
+  pages in again: ~45% of a W2 step in a fresh process here, nothing in another process
+  whose heap top happened to be pinned. Keeping freed memory makes every contestant's
+  time independent of that.
 """
 import ctypes
 import ctypes.util
