@@ -81,6 +81,8 @@ class CompiledGrad:
         argnums = argnum if isinstance(argnum, tuple) else (argnum,)
         if not argnums or not all(isinstance(i, int) and not isinstance(i, bool) for i in argnums):
             raise TypeError(f"argnum must be an int or a non-empty tuple of ints, got {argnum!r}")
+        if min(argnums) < 0:
+            raise ValueError(f"argnum must count from 0 (no negative positions), got {argnum!r}")
         if len(set(argnums)) != len(argnums):
             raise ValueError(f"argnum {argnum!r} names an argument twice")
         if not isinstance(check_every, int) or check_every < 0:
@@ -104,6 +106,9 @@ class CompiledGrad:
         if functional._depth() > 0:
             raise TypeError("a compile_grad step cannot run inside ag.grad/jacobian/hessian: its "
                             "gradients are plain arrays; use ag.value_and_grad for higher order")
+        if len(args) <= max(self._argnums):
+            raise TypeError(f"compile_grad differentiates argument {max(self._argnums)}, but was "
+                            f"called with {len(args)} argument(s)")
         self.calls += 1
         arrays, key = _flatten(args, self._argnums)
         program = self._programs.get(key)

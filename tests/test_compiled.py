@@ -248,6 +248,9 @@ def test_the_program_source_is_readable():
     (lambda: compile_grad(lambda x: x.sum()), ("text",), TypeError, "a float, an array, a Tensor"),
     (lambda: compile_grad(lambda x: x.sum(), argnum=[0]), (), TypeError, "argnum must be"),
     (lambda: compile_grad(lambda x: x.sum(), argnum=(0, 0)), (), ValueError, "names an argument twice"),
+    (lambda: compile_grad(lambda x: x.sum(), argnum=-1), (), ValueError, "no negative"),
+    (lambda: compile_grad(lambda x, y: x.sum(), argnum=1), (np.ones(2),), TypeError,
+     "differentiates argument 1, but was called with 1 argument"),
     (lambda: compile_grad(lambda x: x.sum(), check_every=-1), (), ValueError, "check_every"),
     (lambda: compile_grad(3), (), TypeError, "needs a function"),
 ])
@@ -270,3 +273,22 @@ def test_no_warnings_on_ordinary_use():
         params = [np.ones((2, 3)), np.zeros(3), np.ones((3, 2)), np.zeros(2)]
         for _ in range(20):
             step(params, X, y, np.arange(10))
+
+
+def test_in_place_operations_inside_the_function():
+    def fun(x, b):
+        h = x * 2
+        h += b  # recorded in place: the tape entry moves, the replay follows it
+        return (h * h).sum()
+    assert_matches_engine(fun, RNG.standard_normal((3, 2)), RNG.standard_normal(2), argnum=(0, 1))
+
+
+def test_random_numbers_drawn_inside_are_frozen_and_check_mode_says_so():
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(4, 8, rng=rng), nn.Dropout(0.5, rng=rng), nn.Linear(8, 1, rng=rng))
+    params = list(model.parameters())
+    step = compile_grad(lambda params, X: model(X).sum(), check_every=2)
+    X = rng.standard_normal((16, 4))
+    step(params, X)  # the dropout mask of this trace is now part of the program
+    with pytest.raises(TraceMismatchError):
+        step(params, X)  # the engine draws a new mask
