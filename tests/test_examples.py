@@ -397,6 +397,14 @@ def test_autoencoder_nn_model_with_per_layer_activations_matches_minibatch_backp
                                   autoencoder_838.model_gradients(params, batch, batch, activations)) < EXACT_RTOL
 
 
+def test_polynomial_gradient_training_beats_the_tutorials_million_step_random_search():
+    X, y, params, _ = polynomial_classifier.make_data_and_params()
+    model = polynomial_classifier.build_model(params)
+    polynomial_classifier.train_with_adam(model, X, y, steps=2000, show_progress=False)
+    train_accuracy = float(np.mean(polynomial_classifier.predict_argmax(model, X) == y))
+    assert train_accuracy > polynomial_classifier.TUTORIAL_ACCURACY
+
+
 def test_moons_rebuild_follows_the_tutorial_for_1001_passes():
     X, y = moons_tanh_softmax.make_data()
     _, losses = moons_tanh_softmax.train_rebuild_like_tutorial(X, y, 3, num_passes=1001, show_progress=False)
