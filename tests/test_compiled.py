@@ -292,3 +292,12 @@ def test_random_numbers_drawn_inside_are_frozen_and_check_mode_says_so():
     step(params, X)  # the dropout mask of this trace is now part of the program
     with pytest.raises(TraceMismatchError):
         step(params, X)  # the engine draws a new mask
+
+
+def test_nan_and_inf_agree_with_the_engine_where_the_engine_gives_them():
+    fun = lambda x: (ag.log(x) * x).sum()  # log(0) * 0 is nan, log(-1) is nan
+    step = compile_grad(fun)
+    with np.errstate(all="ignore"):
+        value, grad = step(np.array([0.0, 1.0, -1.0]))
+        assert np.isnan(value) and np.isnan(grad[0]) and grad[1] == 1.0
+        step.check(np.array([0.0, 2.0, -1.0]))  # equal NaNs are agreement
