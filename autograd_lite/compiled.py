@@ -20,7 +20,9 @@ What is replayed is what was recorded, as in ``torch.jit.trace`` and ``jax.jit``
   graph that are not arguments (a model's parameters in a closure) are read at every
   call, so in-place updates of them are seen; their gradients are not computed.
 * A non-differentiated array argument that the trace did not see used directly is
-  treated as frozen: passing a different array object retraces.
+  treated as frozen: passing a different array object retraces.  So does rebinding a
+  name the function reads from its closure or its module (``X = next_batch``); a change
+  inside a container or object it reads (``data["X"] = ...``) is not seen.
 * Arguments are matched by shape and dtype (and by value for Python scalars, ``None``,
   strings, by identity for lists and other objects at non-differentiated positions): a
   new combination traces again.
@@ -116,8 +118,9 @@ class CompiledGrad:
         self.calls += 1
         arrays, key = _flatten(args, self._argnums)
         program = self._programs.get(key)
-        if program is not None and not program.frozen_args_unchanged(arrays):
-            program = None
+        if program is not None and not (program.frozen_args_unchanged(arrays)
+                                        and _same_captures(program.captured, _captured(self.fun))):
+            program = None  # something the trace froze has been replaced: trace again
         if program is None:
             value, grads, program = self._trace(args, arrays, key)
         elif self.check_every and self.calls % self.check_every == 0:
@@ -164,6 +167,7 @@ class CompiledGrad:
         grads = [np.zeros_like(t.data) if g is None else g.data if isinstance(g, Tensor) else g
                  for g, t in zip(grads, targets)]  # a Tensor where a rule called a primitive
         program = _Program(out, targets, args, arrays, self._argnums)
+        program.captured = _captured(self.fun)
         _compare(program, program.run(arrays), (out.data, grads), "the arguments it was traced with")
         self._programs[key] = program
         if not retrace:
@@ -259,6 +263,36 @@ def _regroup(arg: Any, flat) -> Any:
     if isinstance(arg, (float, int)) and not isinstance(arg, bool):
         return float(g)
     return g
+
+
+_EMPTY_CELL = object()
+
+
+def _captured(fun: Callable) -> tuple:
+    """What a plain Python ``fun`` reads by name from outside: its closure cells and the
+    globals its code names.  A trace freezes the arrays among them, so every call compares
+    them with the trace's (`_same_captures`) and traces again when one was rebound (a
+    mini-batch loop that assigns ``X = batch`` before calling).  Changes inside a
+    container or an object (a dict entry, an attribute) are not seen."""
+    code = getattr(fun, "__code__", None)
+    if code is None:  # a callable object (an nn.Module, a partial): nothing is compared
+        return ()
+    cells = []
+    for cell in fun.__closure__ or ():
+        try:
+            cells.append(cell.cell_contents)
+        except ValueError:  # a name assigned only later in the enclosing function
+            cells.append(_EMPTY_CELL)
+    names = fun.__globals__
+    return (*cells, *(names.get(name, _EMPTY_CELL) for name in code.co_names))
+
+
+def _same_captures(seen: tuple, now: tuple) -> bool:
+    """The same objects (numbers: the same values) as the trace saw."""
+    for a, b in zip(seen, now):
+        if a is not b and not (type(a) is type(b) and isinstance(a, (int, float, complex)) and a == b):
+            return False
+    return True
 
 
 def _compare(program: "_Program", replayed: tuple, expected: tuple, where: str) -> None:

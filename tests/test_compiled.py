@@ -301,3 +301,24 @@ def test_nan_and_inf_agree_with_the_engine_where_the_engine_gives_them():
         value, grad = step(np.array([0.0, 1.0, -1.0]))
         assert np.isnan(value) and np.isnan(grad[0]) and grad[1] == 1.0
         step.check(np.array([0.0, 2.0, -1.0]))  # equal NaNs are agreement
+
+
+def test_rebinding_a_closure_or_global_array_retraces():
+    W = RNG.standard_normal((3, 2))
+    batches = [RNG.standard_normal((4, 3)) for _ in range(3)]
+    X = batches[0]
+    step = compile_grad(lambda W: (ag.tanh(X @ W) ** 2).sum())
+    for X in batches:  # the lambda reads the loop variable: each batch is a new object
+        assert_same(step(W)[1], ag.grad(lambda W: (ag.tanh(X @ W) ** 2).sum())(W))
+    assert step.traces == 3
+    step(W)
+    assert step.traces == 3  # same objects: the program is replayed
+    global GLOBAL_SCALE
+    GLOBAL_SCALE = 2.0
+    scaled = compile_grad(lambda W: (W * GLOBAL_SCALE).sum())
+    assert_same(scaled(W)[1], np.full((3, 2), 2.0))
+    GLOBAL_SCALE = 3.0
+    assert_same(scaled(W)[1], np.full((3, 2), 3.0))
+    GLOBAL_SCALE = 3.0 + 0.0  # an equal number is no change
+    scaled(W)
+    assert scaled.traces == 2
