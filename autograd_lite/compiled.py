@@ -346,6 +346,7 @@ class _Program:
             if any(id(t) in leads for t in node._inputs if isinstance(t, Tensor)):
                 leads.add(id(node))
         lines = [f"def replay({', '.join(f'a{i}' for i in range(len(arrays)))}):"]
+        lines += self._input_comments
         lines += self._forward(nodes)
         lines += self._backward(out, nodes, leads, targets)
         gradients = [self._gradient_name(t) for t in targets]
@@ -370,9 +371,10 @@ class _Program:
         flat_targets = iter(targets)
         index = 0
         candidates = []
+        self._input_comments = []
         for position, arg in enumerate(args):
-            items = arg if position in argnums and isinstance(arg, (list, tuple)) else (arg,)
-            for item in items:
+            listed = position in argnums and isinstance(arg, (list, tuple))
+            for j, item in enumerate(arg if listed else (arg,)):
                 if position in argnums:
                     self._names[id(next(flat_targets))] = f"a{index}"
                 elif isinstance(item, (np.ndarray, Tensor)):
@@ -380,6 +382,10 @@ class _Program:
                     candidates.append((index, arrays[index]))
                 else:
                     continue
+                what = f"argument {position}" + (f"[{j}]" if listed else "")
+                how = "differentiated" if position in argnums else "data"
+                self._input_comments.append(f"    # a{index}: {what}, {arrays[index].shape} "
+                                            f"{arrays[index].dtype}, {how}")
                 index += 1
         return candidates
 
