@@ -30,6 +30,7 @@ __all__ = ["detect_anomaly", "check_forward", "check_backward"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
+_LIBRARY_DIRS = (_PACKAGE_DIR + os.sep, _NUMPY_DIR + os.sep)  # frames not shown to the user
 _lock = threading.Lock()
 _depth = 0  # how many detect_anomaly() blocks are open, over all threads
 
@@ -75,7 +76,7 @@ def _describe(operands) -> str:
 def _user_frames(stack) -> list:
     """The frames of ``stack`` outside autograd_lite and NumPy (the caller's own code)."""
     return [f for f in stack
-            if not os.path.abspath(f.filename).startswith((_PACKAGE_DIR + os.sep, _NUMPY_DIR + os.sep))]
+            if not os.path.abspath(f.filename).startswith(_LIBRARY_DIRS)]
 
 
 def _where(stack) -> str:

@@ -100,7 +100,8 @@ def inplace_case(recorded: bool):
             nonlocal target
             target += np.ones(4)
         return call, [target] + ([source] if recorded else [])
-    match = r"^add: .*\(2, 3\), \(4,\)" if recorded else r"in-place `\+=` on a Tensor of shape \(2, 3\)"
+    match = (r"^add: .*\(2, 3\), \(4,\)" if recorded
+             else r"in-place `\+=` on a Tensor of shape \(2, 3\)")
     return Case(f"in-place += {'recorded' if recorded else 'plain'}", ValueError, match, make)
 
 
@@ -183,6 +184,17 @@ def corrupted(tmp_path):
     data = bytearray(valid_npz(tmp_path))
     for i in range(40, len(data) - 40, 7):  # inside the members, keeping the zip headers
         data[i] ^= 0xFF
+    return bytes(data)
+
+
+def payload_corrupted(tmp_path):
+    """Zip structure intact, one array's bytes changed: only its CRC-32 can tell."""
+    data = bytearray(valid_npz(tmp_path))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        member = archive.infolist()[0]
+    start = member.header_offset + 30 + len(member.filename) + len(member.extra)
+    for i in range(start + 130, start + member.compress_size):  # past the .npy header
+        data[i] ^= 0x55
     return bytes(data)
 
 
@@ -274,6 +286,7 @@ CASES = SHAPE_CASES + [
 FILE_CASES = [
     file_case("truncated", lambda t: valid_npz(t)[: len(valid_npz(t)) // 2]),
     file_case("corrupted", corrupted),
+    file_case("array bytes corrupted", payload_corrupted),
     file_case("not a zip", lambda t: b"weight,bias\n1,2\n"),
     file_case("empty file", lambda t: b""),
     file_case("a pickle, not a zip", lambda t: __import__("pickle").dumps(Trap())),

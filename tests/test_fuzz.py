@@ -56,7 +56,12 @@ HIPS = types.SimpleNamespace(
     softmax=lambda x, axis: anp.exp(x - asp.logsumexp(x, axis=axis, keepdims=True)),
     reshape=anp.reshape, transpose=anp.transpose, matmul=anp.matmul,
     concatenate=anp.concatenate, stack=anp.stack, where=lambda c, x, y: hips_where(c, x, y),
-    maximum=anp.maximum, minimum=anp.minimum)
+    maximum=anp.maximum, minimum=anp.minimum, sin=anp.sin, cos=anp.cos, log1p=anp.log1p,
+    expm1=anp.expm1, clip=anp.clip, var=anp.var, swapaxes=anp.swapaxes, squeeze=anp.squeeze,
+    expand_dims=anp.expand_dims,
+    log_softmax=lambda x, axis: x - asp.logsumexp(x, axis=axis, keepdims=True),
+    broadcast_to=lambda x, shape: x + np.zeros(shape),  # (HIPS' cannot add leading axes)
+    softmax_cross_entropy=lambda z, p: hips_softmax_cross_entropy(z, p))
 
 
 def hips_where(c, x, y):
@@ -65,6 +70,12 @@ def hips_where(c, x, y):
     shape = np.broadcast_shapes(np.shape(c), anp.shape(x), anp.shape(y))
     zeros = np.zeros(shape)  # (anp.broadcast_to's gradient cannot add leading axes)
     return anp.where(np.broadcast_to(c, shape), x + zeros, y + zeros)
+
+
+def hips_softmax_cross_entropy(z, target):
+    if np.issubdtype(np.asarray(target).dtype, np.integer):
+        target = np.arange(anp.shape(z)[-1]) == np.asarray(target)[..., None]
+    return -anp.sum(target * (z - asp.logsumexp(z, axis=-1, keepdims=True)), axis=-1)
 
 
 def hips_logsumexp(x, axis=None, keepdims=False):
@@ -93,7 +104,10 @@ NUMPY_ON_TENSORS = types.SimpleNamespace(
     relu=lambda x: np.maximum(x, 0.0), sum=np.sum, mean=np.mean, max=np.max, min=np.min,
     logsumexp=ag.logsumexp, softmax=ag.softmax, reshape=np.reshape, transpose=np.transpose,
     matmul=np.matmul, concatenate=np.concatenate, stack=np.stack, where=np.where,
-    maximum=np.maximum, minimum=np.minimum)
+    maximum=np.maximum, minimum=np.minimum, sin=np.sin, cos=np.cos, log1p=np.log1p,
+    expm1=np.expm1, clip=np.clip, var=np.var, swapaxes=np.swapaxes, squeeze=np.squeeze,
+    expand_dims=np.expand_dims, log_softmax=ag.log_softmax, broadcast_to=np.broadcast_to,
+    softmax_cross_entropy=ag.softmax_cross_entropy)
 
 FLOATS = st.floats(-2.0, 2.0, allow_nan=False, allow_subnormal=False)
 POSITIVE = st.floats(0.1, 2.0)
@@ -149,6 +163,11 @@ class Program:
     def sinks_and_values(self) -> list[str]:
         return [line.split(" = ")[0] for line in self.lines]
 
+    def inside(self, shape) -> tuple:
+        """A shape that broadcasts *to* ``shape`` (what an in-place operand may have)."""
+        dims = [n if self.rng.random() < 0.6 else 1 for n in shape]
+        return tuple(dims[self.rng.randint(0, len(dims)):])
+
     def operand(self, shape, elements=FLOATS, scalar_ok=True) -> str:
         """A second operand of exactly ``shape``: an existing value, a new input,
         a constant array or (for scalar shapes) a Python float."""
@@ -175,12 +194,16 @@ class Program:
         consts, inputs = len(self.consts), len(self.inputs)
         expr = op(self)
         if expr is not None:
+            name = f"v{len(self.lines)}"
+            # An expression, or statements assigning "{out}" (for in-place operators).
+            line = expr.format(out=name) if "{out}" in expr else f"{name} = {expr}"
             with np.errstate(all="ignore"):
-                value = np.asarray(eval(expr, self.env))
+                scratch = dict(self.env)
+                exec(line, scratch)
+                value = np.asarray(scratch[name])
             if 0 < value.size <= MAX_SIZE and np.all(np.abs(value) < BOUND):
-                name = f"v{len(self.lines)}"
                 self.env[name] = value
-                self.lines.append(f"{name} = {expr}")
+                self.lines.append(line)
                 self.sinks = [s for s in self.sinks if s not in self.picked] + [name]
                 return
         for name in self.consts[consts:] + self.inputs[inputs:]:  # roll back
@@ -434,6 +457,80 @@ def where(p: Program):
     return f"B.where({mask}, {a}, {b})"
 
 
+def clip(p: Program):
+    x = p.pick()
+    lo, hi = p.draw(st.floats(-1.5, 0.0)), p.draw(st.floats(0.0, 1.5))
+    v = p.value(x)
+    if not (apart(v, lo) and apart(v, hi)):
+        return None
+    return f"B.clip({x}, {lo!r}, {hi!r})"
+
+
+def var(p: Program):
+    x = p.pick()
+    v = p.value(x)
+    axis = axis_arg(p, v.ndim)
+    count = v.size if axis is None else int(np.prod(np.array(v.shape)[np.array(axis)]))
+    ddof = p.rng.choice([0, 1]) if count > 1 else 0
+    return f"B.var({x}, axis={axis!r}, keepdims={p.rng.random() < 0.5!r}, ddof={ddof})"
+
+
+def log_softmax(p: Program):
+    x = p.pick(lambda v: v.ndim > 0)
+    return None if x is None else f"B.log_softmax({x}, axis={axis_arg(p, p.value(x).ndim, True)})"
+
+
+def squeeze_or_expand(p: Program):
+    x = p.pick()
+    shape = p.value(x).shape
+    ones = [i for i, n in enumerate(shape) if n == 1]
+    if ones and p.rng.random() < 0.5:
+        return f"B.squeeze({x}, {p.rng.choice(ones) - len(shape) * p.rng.randint(0, 1)})"
+    return f"B.expand_dims({x}, {p.rng.randint(-len(shape) - 1, len(shape))})"
+
+
+def swapaxes(p: Program):
+    x = p.pick(lambda v: v.ndim >= 2)
+    if x is None:
+        return None
+    ndim = p.value(x).ndim
+    return f"B.swapaxes({x}, {p.rng.randint(-ndim, ndim - 1)}, {p.rng.randint(-ndim, ndim - 1)})"
+
+
+def broadcast_to(p: Program):
+    x = p.pick()
+    shape = p.value(x).shape
+    target = tuple(n if n != 1 or p.rng.random() < 0.5 else p.rng.randint(2, 3) for n in shape)
+    target = tuple(p.rng.randint(1, 3) for _ in range(p.rng.randint(0, 4 - len(shape)))) + target
+    return f"B.broadcast_to({x}, {target!r})"
+
+
+def cross_entropy(p: Program):
+    z = p.pick(lambda v: v.ndim >= 1)
+    if z is None:
+        return None
+    shape = p.value(z).shape
+    if p.rng.random() < 0.5:
+        labels = np.array(p.draw(st.lists(st.integers(0, shape[-1] - 1), min_size=int(np.prod(
+            shape[:-1])), max_size=int(np.prod(shape[:-1]))))).reshape(shape[:-1])
+        target = p.const(labels)
+    else:  # probabilities (soft, not necessarily normalised): a constant or an input
+        target = p.operand(shape, st.floats(0.0, 1.0), scalar_ok=False)
+    return f"B.softmax_cross_entropy({z}, {target})"
+
+
+def in_place(symbol: str):
+    """A fresh copy updated in place: ``out = x * 1.0; out += y`` (HIPS rebinds instead)."""
+    def op(p: Program):
+        x = p.pick()
+        y = p.operand(p.inside(p.value(x).shape), NONZERO if symbol == "/=" else FLOATS)
+        if symbol == "/=" and not np.all(np.abs(p.value(y)) > 0.1):
+            return None
+        return f"{{out}} = {x} * 1.0; {{out}} {symbol} {y}"
+    op.__name__ = symbol
+    return op
+
+
 def apart(x, y):
     return np.all(np.abs(x - y) > MARGIN)
 
@@ -447,6 +544,10 @@ OPERATIONS = [
     reduction("min", ties_are_kinks=True), reduction("logsumexp"), softmax,
     reshape, transpose, index, matmul, join("concatenate"), join("stack"), where,
     binary("maximum", ok=apart), binary("minimum", ok=apart),
+    unary("sin"), unary("cos"), unary("log1p", lambda v: np.all(v > -0.9)),
+    unary("expm1", lambda v: np.all(v < 5)), clip, var, log_softmax, squeeze_or_expand,
+    swapaxes, broadcast_to, cross_entropy,
+    in_place("+="), in_place("-="), in_place("*="), in_place("/="),
 ]
 
 
@@ -473,8 +574,17 @@ def close(actual, expected, rtol, atol, what):
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol * scale, err_msg=what)
 
 
-def hips_gradients(f, xs):
-    return [autograd.grad(f, i)(*xs) for i in range(len(xs))]
+def hips_gradients(program, xs) -> tuple:
+    """HIPS gradients for all inputs at once (a tuple argument, so every input is a box:
+    ``out = x * 1.0; out -= y`` cannot write a box into a plain array)."""
+    return autograd.grad(lambda args: program.run(*args, B=HIPS))(tuple(xs))
+
+
+def hips_hvp(program, xs, vs) -> tuple:
+    def directional(args):
+        return sum(anp.sum(g * v) for g, v in zip(
+            autograd.grad(lambda a: program.run(*a, B=HIPS))(args), vs))
+    return autograd.grad(directional)(tuple(xs))
 
 
 @given(programs())
@@ -487,7 +597,7 @@ def test_random_programs_match_hips_autograd_and_finite_differences(program):
 
     value, grads = ag.value_and_grad(program.run, argnums)(*xs)
     close(value, hips(*xs), 1e-10, 1e-12, "value vs HIPS")
-    for i, g in enumerate(hips_gradients(hips, xs)):
+    for i, g in enumerate(hips_gradients(program, xs)):
         assert grads[i].shape == xs[i].shape
         close(grads[i], g, 1e-7, 1e-9, f"gradient of x{i} vs HIPS")
     for i, x in enumerate(xs):
@@ -506,20 +616,25 @@ def test_random_programs_match_hips_autograd_and_finite_differences(program):
     vs = [rng.standard_normal(x.shape) for x in xs]
     first = ag.grad(program.run, argnums)
     hvp = ag.grad(lambda *a: sum(ag.sum(g * v) for g, v in zip(first(*a), vs)), argnums)(*xs)
-    hips_hvp_of = lambda *a: sum(anp.sum(g * v) for g, v in zip(hips_gradients(hips, a), vs))
     eps = 1e-6
     plus = first(*[x + eps * v for x, v in zip(xs, vs)])
     minus = first(*[x - eps * v for x, v in zip(xs, vs)])
-    for i, h in enumerate(hips_gradients(hips_hvp_of, xs)):
+    for i, h in enumerate(hips_hvp(program, xs, vs)):
         close(hvp[i], h, 1e-7, 1e-9, f"Hessian-vector product for x{i} vs HIPS")
         close(hvp[i], (plus[i] - minus[i]) / (2 * eps), 1e-4, 1e-5,
               f"Hessian-vector product for x{i} vs finite differences of the gradient")
 
-    # The full Hessian (jacobian of grad) for a small first input.
+    # The full Hessian of a small first input (ag.hessian: jacobian of grad) against
+    # HIPS Hessian-vector products along each coordinate.
     if xs[0].size <= 8:
-        one = lambda t: program.run(t, *xs[1:])
-        close(ag.hessian(one)(xs[0]), autograd.hessian(lambda t: hips(t, *xs[1:]))(xs[0]),
-              1e-7, 1e-9, "Hessian of x0 vs HIPS")
+        # (The other inputs as Tensors: `array -= tensor` is refused, rightly, when the
+        # tensor requires grad, and also when it does not.)
+        others = [ag.tensor(x) for x in xs[1:]]
+        ours = ag.hessian(lambda t: program.run(t, *others))(xs[0]).reshape(xs[0].size, -1)
+        for j, e in enumerate(np.eye(xs[0].size)):
+            basis = [e.reshape(xs[0].shape)] + [np.zeros_like(x) for x in xs[1:]]
+            close(ours[j], hips_hvp(program, xs, basis)[0].reshape(-1), 1e-7, 1e-9,
+                  f"Hessian of x0, row {j}, vs HIPS")
 
 
 def test_mixed_second_derivative_of_power_at_a_zero_exponent():
@@ -549,7 +664,10 @@ OPERATION_WORDS = [" + ", " - ", " * ", " / ", " ** ", "B.exp(", "B.log(", "B.sq
                    "B.max(", "B.min(", "B.logsumexp(", "B.softmax(", "B.reshape(",
                    "B.transpose(", "[array(", " @ ", "B.matmul(", "B.concatenate(",
                    "B.stack(", "B.where(", "B.maximum(", "B.minimum(", "keepdims=True",
-                   "axis=(", "axis=-", "(-"]
+                   "axis=(", "axis=-", "(-", "B.sin(", "B.cos(", "B.log1p(", "B.expm1(",
+                   "B.clip(", "B.var(", "ddof=1", "B.log_softmax(", "B.squeeze(",
+                   "B.expand_dims(", "B.swapaxes(", "B.broadcast_to(",
+                   "B.softmax_cross_entropy(", " += ", " -= ", " *= ", " /= "]
 KEY_WORDS = ["[slice(", ", slice(", "None", "Ellipsis", "[array([[", "), array(", "array([True",
              ", -1)", ", 2)", "[-"]
 
