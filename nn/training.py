@@ -17,7 +17,8 @@ except ImportError:  # tqdm is optional: no bar then
 def fit(model: Module, loss_fn: Callable, optimizer: Optimizer, X: Any, y: Any,
         epochs: int = 1, batch_size: int | None = None,
         rng: np.random.Generator | None = None, progress: bool = True,
-        callback: Callable[[int, float], Any] | None = None) -> list[float]:
+        callback: Callable[[int, float], Any] | None = None, desc: str | None = None,
+        leave: bool = True) -> list[float]:
     """Train ``model`` (in training mode) on ``X`` (N, ...) and targets ``y`` (N, ...).
 
     Each epoch visits the N samples in mini-batches of ``batch_size`` (all of them
@@ -26,7 +27,8 @@ def fit(model: Module, loss_fn: Callable, optimizer: Optimizer, X: Any, y: Any,
     ``step``.  Returns the mean loss of each epoch (batch losses weighted by batch
     size, exact for ``reduction="mean"``).  ``callback(epoch, loss)`` runs after each
     epoch; returning True stops training early.  With ``progress`` and tqdm installed
-    a bar shows the latest epoch loss.
+    a bar labelled ``desc`` shows the latest epoch loss (``leave=False`` removes it when
+    done).
     """
     n = len(X)
     batch_size = n if batch_size is None else int(batch_size)
@@ -35,7 +37,8 @@ def fit(model: Module, loss_fn: Callable, optimizer: Optimizer, X: Any, y: Any,
     shuffle = (np.random if rng is None else rng).permutation
     model.train()
     epochs_iter = range(epochs)
-    bar = tqdm(epochs_iter, disable=not progress, unit="epoch") if tqdm is not None else None
+    bar = (tqdm(epochs_iter, disable=not progress, unit="epoch", desc=desc, leave=leave)
+           if tqdm is not None else None)
     history: list[float] = []
     for epoch in bar if bar is not None else epochs_iter:
         order = shuffle(n) if batch_size < n else None  # a full batch needs no shuffle

@@ -100,6 +100,9 @@ def test_fit_progress_bar_shows_the_loss(capsys):
     nn.fit(model, nn.MSELoss(), nn.optim.SGD(model.parameters(), lr=0.01), X, y, epochs=2,
            progress=False)
     assert capsys.readouterr().err == ""
+    nn.fit(model, nn.MSELoss(), nn.optim.SGD(model.parameters(), lr=0.01), X, y, epochs=2,
+           desc="moons")
+    assert "moons" in capsys.readouterr().err
 
 
 def test_fit_refuses_a_bad_batch_size():
