@@ -15,10 +15,11 @@ What is replayed is what was recorded, as in ``torch.jit.trace`` and ``jax.jit``
 * Python control flow that depends on values (``if loss > 1``, a loop until
   convergence, ``float(x)``) is frozen as it went during the trace.
 * Arrays the function uses that are not arguments (data in a closure, constants) are
-  frozen, and so is anything computed from an argument outside the tape (e.g.
-  ``np.asarray(y, float)`` on a non-differentiated argument ``y``).  Tensors met in the
-  graph that are not arguments (a model's parameters in a closure) are read at every
-  call, so in-place updates of them are seen; their gradients are not computed.
+  frozen, and so is anything computed outside the tape, even from a differentiated
+  argument: under ``ag.no_grad()``, from ``t.data`` or ``t.item()``, or with NumPy on a
+  non-differentiated array (``np.asarray(y, float)``).  Tensors met in the graph that
+  are not arguments (a model's parameters in a closure) are read at every call, so
+  in-place updates of them are seen; their gradients are not computed.
 * A non-differentiated array argument that the trace did not see used directly is
   treated as frozen: passing a different array object retraces.  So does rebinding a
   name the function reads from its closure or its module (``X = next_batch``); a change
@@ -39,7 +40,8 @@ against the engine on the call that traced it.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +57,7 @@ class TraceMismatchError(AssertionError):
 
 
 def compile_grad(fun: Callable, argnum: int | tuple[int, ...] = 0, *,
-                 check_every: int = 0) -> "CompiledGrad":
+                 check_every: int = 0) -> CompiledGrad:
     """``ag.value_and_grad(fun, argnum)``, traced on the first call and replayed after.
 
     Returns a callable ``step(*args) -> (value, gradient)`` with the semantics of
@@ -295,7 +297,7 @@ def _same_captures(seen: tuple, now: tuple) -> bool:
     return True
 
 
-def _compare(program: "_Program", replayed: tuple, expected: tuple, where: str) -> None:
+def _compare(program: _Program, replayed: tuple, expected: tuple, where: str) -> None:
     """Raise `TraceMismatchError` unless the replay's value and gradients equal the engine's
     (to 1e-12 relative to each array's largest entry: the same operations run in the same
     order, so they agree to the last bit in practice)."""
@@ -353,7 +355,8 @@ class _Program:
         lines.append(f"    return {self._names[id(out)]}, [{', '.join(gradients)}]")
         self.source = "\n".join(lines)
         scope: dict[str, Any] = {}
-        exec(compile(self.source, "<compile_grad program>", "exec"), self.namespace, scope)
+        # The source is ours, built from the recorded graph (no user text): exec is the compiler.
+        exec(compile(self.source, "<compile_grad program>", "exec"), self.namespace, scope)  # noqa: S102
         self._replay = scope["replay"]
         self._unused_frozen_names()
 
