@@ -39,6 +39,7 @@ against the engine on the call that traced it.
 """
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -297,6 +298,34 @@ def _same_captures(seen: tuple, now: tuple) -> bool:
     return True
 
 
+_LOCAL = re.compile(r"\b[vg]\d+\b")  # the program's intermediate values and gradients
+
+
+def _free_after_last_use(lines: list[str]) -> list[str]:
+    """``lines`` with ``del`` statements for each value and gradient right after the line
+    that reads it last.  A function's locals live until it returns, which on a large
+    model would keep every activation and gradient at once; the engine frees them as its
+    walk goes, and so does the replay."""
+    last_use = {}
+    for i, line in enumerate(lines):
+        code = line.split("  #")[0]
+        defined, _, used = code.rpartition(" = ")
+        for name in _LOCAL.findall(defined):
+            last_use.setdefault(name, i)  # defined and never read: free it at once
+        for name in _LOCAL.findall(used):
+            last_use[name] = i
+    dead_after: dict[int, list[str]] = {}
+    for name, i in last_use.items():
+        if not lines[i].lstrip().startswith("return"):
+            dead_after.setdefault(i, []).append(name)
+    freed = []
+    for i, line in enumerate(lines):
+        freed.append(line)
+        if i in dead_after:
+            freed.append(f"    del {', '.join(sorted(dead_after[i], key=lambda n: int(n[1:])))}")
+    return freed
+
+
 def _compare(program: _Program, replayed: tuple, expected: tuple, where: str) -> None:
     """Raise `TraceMismatchError` unless the replay's value and gradients equal the engine's
     (to 1e-12 relative to each array's largest entry: the same operations run in the same
@@ -353,7 +382,7 @@ class _Program:
         lines += self._backward(out, nodes, leads, targets)
         gradients = [self._gradient_name(t) for t in targets]
         lines.append(f"    return {self._names[id(out)]}, [{', '.join(gradients)}]")
-        self.source = "\n".join(lines)
+        self.source = "\n".join(_free_after_last_use(lines))
         scope: dict[str, Any] = {}
         # The source is ours, built from the recorded graph (no user text): exec is the compiler.
         exec(compile(self.source, "<compile_grad program>", "exec"), self.namespace, scope)  # noqa: S102
