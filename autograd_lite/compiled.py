@@ -99,6 +99,7 @@ class CompiledGrad:
         self.fun = fun
         self.argnum = argnum
         self._argnums = argnums
+        self._arity = max(argnums) + 1  # the fewest arguments a call may pass
         self.check_every = check_every
         self.traces = 0
         self.calls = 0
@@ -115,8 +116,8 @@ class CompiledGrad:
         if functional._depth() > 0:
             raise TypeError("a compile_grad step cannot run inside ag.grad/jacobian/hessian: its "
                             "gradients are plain arrays; use ag.value_and_grad for higher order")
-        if len(args) <= max(self._argnums):
-            raise TypeError(f"compile_grad differentiates argument {max(self._argnums)}, but was "
+        if len(args) < self._arity:
+            raise TypeError(f"compile_grad differentiates argument {self._arity - 1}, but was "
                             f"called with {len(args)} argument(s)")
         self.calls += 1
         arrays, key = _flatten(args, self._argnums)
@@ -188,6 +189,8 @@ class CompiledGrad:
         """The result as `value_and_grad` gives it: a float value for a 0-d output, each
         gradient shaped (and typed) like its argument."""
         value = float(value) if value.ndim == 0 else value
+        if not isinstance(self.argnum, tuple) and type(args[self.argnum]) is np.ndarray:
+            return value, grads[0]  # the common case, without the general regrouping
         flat = iter(grads)
         results = tuple(_regroup(args[i], flat) for i in self._argnums)
         return value, results if isinstance(self.argnum, tuple) else results[0]
@@ -394,7 +397,10 @@ class _Program:
 
     def frozen_args_unchanged(self, arrays: list) -> bool:
         """True while every frozen array argument is the object the trace saw."""
-        return all(arrays[i] is seen for i, seen in self.frozen_args)
+        for i, seen in self.frozen_args:
+            if arrays[i] is not seen:
+                return False
+        return True
 
     # -- naming -------------------------------------------------------------------------------
     def _name_inputs(self, args, arrays, targets, argnums) -> list[tuple[int, np.ndarray]]:
