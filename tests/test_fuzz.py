@@ -4,11 +4,12 @@ source) and central finite differences in float64.
 
 A program is Python source over a backend ``B``: ``v0 = B.exp(x0)``, ``v1 = v0 @ c0``,
 ... ending in a weighted sum of the values nothing else used.  It runs with
-``B = ag`` (Tensors), with ``B = np`` on Tensors (the NumPy protocol), and with HIPS'
-``autograd.numpy``.  Values are generated together with the program, so each
-operation is added only where it is smooth: logs and square roots of values
->= 0.05, divisions by |y| >= 0.1, no element within 1e-3 of a kink of relu/abs,
-no near ties in max/min/maximum/minimum, every intermediate finite and below 1e3.
+``B = ag`` (Tensors), with ``B = np`` on Tensors (the NumPy protocol), with HIPS'
+``autograd.numpy``, and traced and replayed by ``ag.compile_grad``.  Values are
+generated together with the program, so each operation is added only where it is
+smooth: logs and square roots of values >= 0.05, divisions by |y| >= 0.1, no element
+within 1e-3 of a kink of relu/abs/clip, no near ties in max/min/maximum/minimum, every
+intermediate finite and below 1e3.
 
 CI runs a fixed set of examples (derandomized); for a big local run:
 
@@ -611,8 +612,18 @@ def test_random_programs_match_hips_autograd_and_finite_differences(program):
     for i in argnums:
         close(np_grads[i], grads[i], 1e-10, 1e-12, f"gradient of x{i} via the NumPy protocol")
 
-    # Second order: Hessian-vector products along random directions.
+    # The same program traced once by compile_grad and replayed at nearby values.
     rng = np.random.default_rng(len(program.source))
+    step = ag.compile_grad(program.run, argnums)
+    step(*xs)
+    moved = [x + 1e-3 * rng.standard_normal(x.shape) for x in xs]
+    replayed, expected = step(*moved), ag.value_and_grad(program.run, argnums)(*moved)
+    assert step.traces == 1
+    close(replayed[0], expected[0], 1e-12, 1e-14, "value replayed by compile_grad")
+    for i in argnums:
+        close(replayed[1][i], expected[1][i], 1e-10, 1e-12, f"compile_grad's gradient of x{i}")
+
+    # Second order: Hessian-vector products along random directions.
     vs = [rng.standard_normal(x.shape) for x in xs]
     first = ag.grad(program.run, argnums)
     hvp = ag.grad(lambda *a: sum(ag.sum(g * v) for g, v in zip(first(*a), vs)), argnums)(*xs)
