@@ -104,11 +104,6 @@ class name_scope:
         _state.scopes.pop()
 
 
-def current_scope() -> str | None:
-    scopes = _state.scopes
-    return scopes[-1] if scopes else None
-
-
 class Primitive:
     """One entry of the derivative table.
 
@@ -291,7 +286,6 @@ def backprop(root, grad, *, retain_graph: bool = False, create_graph: bool = Fal
                 ans, args = node.data, node._arrays
             prim = node.grad_fn
             kwargs = node._kwargs
-            vjps = prim.vjps
             for i, (inp, version) in enumerate(zip(node_inputs, node._versions)):
                 if version is None:  # a constant operand, not a Tensor
                     continue
@@ -299,8 +293,7 @@ def backprop(root, grad, *, retain_graph: bool = False, create_graph: bool = Fal
                     raise _modified_in_place(node, inp, version)
                 if not inp.requires_grad:
                     continue
-                rule = vjps[i] if vjps else functools.partial(prim.vjp_any, i)
-                gi = rule(g, ans, *args, **kwargs)
+                gi = prim.rule(i)(g, ans, *args, **kwargs)
                 if gi.shape != inp.data.shape:
                     gi = unbroadcast(gi, inp.data.shape)
                 if anomaly:
