@@ -22,7 +22,7 @@ import operator
 import threading
 import traceback
 import types
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 
