@@ -257,7 +257,6 @@ def backprop(root, grad, *, retain_graph: bool = False, create_graph: bool = Fal
     The walk pops the newest pending node from a heap keyed by creation number, so a
     node runs only after every consumer has added its share to the node's gradient.
     """
-    Tensor = _Tensor
     grads = {id(root): grad}
     leaves = {}
     if root.grad_fn is None:
