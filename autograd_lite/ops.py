@@ -156,13 +156,16 @@ min = defprim("min", lambda x, axis=None, keepdims=False: np.minimum.reduce(x, a
 
 
 def _logsumexp(x, axis=None, keepdims=False):
-    # Shift by the max so exp never overflows; an all -inf slice keeps shift 0.
-    shift = np.max(x, axis=axis, keepdims=True)
-    shift = np.where(np.isfinite(shift), shift, 0)
-    out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+    # Shift by the max so exp never overflows; a slice whose max is not finite (all
+    # -inf, or an inf) keeps shift 0.  Ufunc reductions: cheaper than np.max / np.sum.
+    shift = np.maximum.reduce(x, axis=axis, keepdims=True)
+    if not np.isfinite(shift).all():
+        shift = np.where(np.isfinite(shift), shift, 0)
+    out = np.log(np.add.reduce(np.exp(x - shift), axis=axis, keepdims=True))
+    out += shift
     if keepdims:
         return out
-    return out.reshape(()) if axis is None else np.squeeze(out, axis=axis)
+    return out.reshape(()) if axis is None else out.reshape(np.squeeze(out, axis=axis).shape)
 
 
 logsumexp = defprim("logsumexp", _logsumexp,
@@ -181,6 +184,8 @@ def _class_probabilities(target, logits):
 def _softmax_cross_entropy(logits, target):
     lse = _logsumexp(logits, axis=-1)
     if target.dtype.kind in "iu":
+        if logits.ndim == 2:  # the common (N, C) case: plain fancy indexing is cheaper
+            return lse - logits[np.arange(len(target)), target]
         return lse - np.take_along_axis(logits, target[..., None], axis=-1)[..., 0]
     return lse * target.sum(axis=-1) - (target * logits).sum(axis=-1)
 
