@@ -502,7 +502,8 @@ def broadcast_to(p: Program):
     x = p.pick()
     shape = p.value(x).shape
     target = tuple(n if n != 1 or p.rng.random() < 0.5 else p.rng.randint(2, 3) for n in shape)
-    target = tuple(p.rng.randint(1, 3) for _ in range(p.rng.randint(0, 4 - len(shape)))) + target
+    lead = p.rng.randint(0, max(0, 3 - len(shape)))
+    target = tuple(p.rng.randint(1, 3) for _ in range(lead)) + target
     return f"B.broadcast_to({x}, {target!r})"
 
 
