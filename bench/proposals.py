@@ -6,8 +6,8 @@ gain before making the change for real. For each workload a proposal targets, th
 code and the patched code run alternately; each must still match the hand-written NumPy
 gradients (1e-10), and the reported time is the minimum CPU time per step over rounds.
 
-Two earlier proposals have landed (nn.CrossEntropyLoss on the fused primitive; sum's
-rule without ``np.ones``). The prototypes reach into internals (``Primitive.forward`` and
+Earlier proposals have landed: nn.CrossEntropyLoss on the fused primitive (4f208c5),
+sum's rule without ``np.ones`` (64ebe31), cheaper softmax_cross_entropy rules (fc27299). The prototypes reach into internals (``Primitive.forward`` and
 ``vjps``, the engine's ``_state``), so a later engine may break one: it is then reported, not fatal.
 """
 from __future__ import annotations
@@ -36,17 +36,12 @@ def _patched(obj, name: str, value) -> Iterator[None]:
         setattr(obj, name, saved)
 
 
-def cheaper_cross_entropy_rules(save_softmax: bool = False) -> contextlib.AbstractContextManager:
-    """For integer labels on 2-D logits, the fused softmax_cross_entropy primitive's forward
-    picks the label logits by fancy indexing (not take_along_axis) after one max-shift,
-    and its rule makes the softmax with one exp and a division (not exp(log_softmax)),
-    subtracting 1 at the labels in place instead of building a one-hot array.
-
-    ``save_softmax``: the rule reuses the forward's exponentials instead of computing
-    them again (one exp over the logits per step instead of two, as hand NumPy). The
-    table has no way yet for a forward to leave something for its rule; this prototype
-    keys a side table by the logits array, the real change would be such a way (a
-    residual the engine keeps on the node and hands to the rule, freed with it)."""
+def softmax_saved_for_rule() -> contextlib.AbstractContextManager:
+    """softmax_cross_entropy's rule (integer labels, 2-D logits) reuses the forward's
+    exponentials instead of computing them again: one exp over the logits per step, as
+    hand NumPy. The table has no way yet for a forward to leave something for its rule;
+    this prototype keys a side table by the logits array, the real change would be such
+    a way (a residual the engine keeps on the node, hands to the rule, frees with it)."""
     ops = importlib.import_module("autograd_lite.ops")
     prim = ops.softmax_cross_entropy
     general_forward, (general_rule, *other_rules) = prim.forward, prim.vjps
@@ -58,17 +53,13 @@ def cheaper_cross_entropy_rules(save_softmax: bool = False) -> contextlib.Abstra
         z = logits - logits.max(axis=-1, keepdims=True)
         e = np.exp(z)
         total = e.sum(axis=-1)
-        if save_softmax:
-            saved[id(logits)] = e / total[:, None]
+        saved[id(logits)] = e / total[:, None]
         return np.log(total) - z[np.arange(len(target)), target]
 
     def rule(g, ans, logits, target):
-        if type(g) is not np.ndarray or target.dtype.kind not in "iu" or logits.ndim != 2:
-            return general_rule(g, ans, logits, target)
         p = saved.pop(id(logits), None)
-        if p is None:
-            p = np.exp(logits - logits.max(axis=-1, keepdims=True))
-            p /= p.sum(axis=-1, keepdims=True)
+        if p is None or type(g) is not np.ndarray:
+            return general_rule(g, ans, logits, target)
         p[np.arange(len(target)), target] -= 1
         p *= g[:, None]
         return p
@@ -123,10 +114,8 @@ def binary_fast_path() -> contextlib.AbstractContextManager:
 
 
 PROPOSALS: list[tuple[str, Callable, tuple[str, ...]]] = [
-    ("cheaper softmax_cross_entropy for integer labels (ops.py)", cheaper_cross_entropy_rules,
-     ("W1", "W3")),
-    ("... and the rule reusing the forward's softmax (needs a residual in the engine)",
-     lambda: cheaper_cross_entropy_rules(save_softmax=True), ("W1", "W3")),
+    ("softmax_cross_entropy's rule reusing the forward's softmax (needs a residual in the engine)",
+     softmax_saved_for_rule, ("W1", "W3")),
     ("two-argument fast path for operators (engine.py Primitive.__call__)", binary_fast_path,
      ("W1", "W5-5k", "W6")),
 ]
