@@ -30,16 +30,7 @@ from .workloads import all_workloads
 
 def _recorded_nodes(root) -> list:
     """Every recorded Tensor ``root`` depends on, in creation order."""
-    Tensor = importlib.import_module("autograd_lite").Tensor
-    nodes, seen, stack = [], {id(root)}, [root]
-    while stack:
-        t = stack.pop()
-        nodes.append(t)
-        for x in t._inputs or ():
-            if isinstance(x, Tensor) and x.grad_fn is not None and id(x) not in seen:
-                seen.add(id(x))
-                stack.append(x)
-    return sorted(nodes, key=lambda t: t._seq)
+    return importlib.import_module("autograd_lite.engine").graph_nodes(root)[::-1]
 
 
 def compile_step(spec):
