@@ -203,7 +203,7 @@ def _log_softmax_rows(z):
 
 def _softmax_cross_entropy_vjp(g, ans, z, target):
     labels = value(target)
-    if type(z) is np.ndarray and labels.dtype.kind in "iu" and z.ndim == 2:
+    if type(z) is type(g) is np.ndarray and labels.dtype.kind in "iu" and z.ndim == 2:
         # A plain backward on (N, C) logits: the same formula, built in place (one exp).
         grad = np.exp(z - np.maximum.reduce(z, axis=-1, keepdims=True))
         grad /= np.add.reduce(grad, axis=-1, keepdims=True)

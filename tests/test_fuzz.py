@@ -659,6 +659,15 @@ def test_mixed_second_derivative_of_power_at_a_zero_exponent():
     assert hips(0.0) == pytest.approx(2.0)  # the oracle's rule is corrected here too
 
 
+def test_indexing_the_fused_cross_entropy_then_backward():
+    """Found by the fuzzer: getitem's rule hands the next rule a Tensor gradient even in a
+    plain backward, and softmax_cross_entropy's in-place fast rule wrote it into an array."""
+    z = ag.tensor(np.array([[0.5, -1.0, 2.0], [0.0, 1.0, 0.0]]), requires_grad=True)
+    ag.softmax_cross_entropy(z, np.array([0, 1]))[1].backward()
+    expected = np.exp(z.data[1]) / np.exp(z.data[1]).sum() - [0, 1, 0]
+    np.testing.assert_allclose(z.grad, [[0, 0, 0], expected], atol=1e-15)
+
+
 def generates(strategy, word: str) -> bool:
     """Whether Hypothesis can make ``strategy`` produce source containing ``word``."""
     try:
