@@ -235,7 +235,13 @@ broadcast_to = defprim("broadcast_to", lambda x, shape: np.broadcast_to(x, shape
 astype = defprim("astype", lambda x, dtype: x.astype(dtype),
                  lambda g, ans, x, dtype: g.astype(x.dtype))
 getitem = defprim("getitem", lambda x, key: x[key],
-                  lambda g, ans, x, key: untake(g, key, x.shape))
+                  lambda g, ans, x, key: _scatter(g, key, x.shape))
+
+
+def _scatter(g, key, shape):
+    # The primitive under create_graph (g is a Tensor); in a plain backward its NumPy
+    # forward directly, so the gradient stays an array, as every other rule's does.
+    return untake(g, key, shape) if isinstance(g, engine._Tensor) else _untake(g, key, shape)
 
 
 def _is_basic_index(key) -> bool:

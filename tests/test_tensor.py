@@ -387,3 +387,12 @@ def test_backward_with_grad_of_wrong_shape_says_so():
     assert x.grad is None
     y.backward(np.array([1.0, 2.0, 3.0]))
     assert_close(x.grad, [2.0, 4.0, 6.0])
+
+
+def test_a_plain_backward_through_indexing_computes_with_arrays():
+    # Rules see arrays in a plain backward (NumPy speed); only create_graph uses Tensors.
+    x = ag.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    loss = (x[[0, 0, 1]] * 2).sum()
+    (gradient,) = ag.engine.backprop(loss, np.array(1.0), inputs=(x,))
+    assert type(gradient) is np.ndarray
+    assert_close(gradient, [[4.0] * 3, [2.0] * 3])
