@@ -61,18 +61,13 @@ ADAM_SETTINGS = [dict(lr=0.01), dict(lr=0.1, betas=(0.8, 0.99)), dict(lr=0.01, w
                  dict(lr=0.05, eps=1e-3)]
 
 
-@pytest.mark.parametrize("settings", SGD_SETTINGS, ids=str)
-def test_sgd_matches_numpy(settings):
-    W, b = run_optimizer(lambda ps: nn.optim.SGD(ps, **settings), steps=5)
-    W_ref, b_ref = numpy_sgd(**settings)
-    np.testing.assert_allclose(W, W_ref, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(b, b_ref, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("settings", ADAM_SETTINGS, ids=str)
-def test_adam_matches_numpy(settings):
-    W, b = run_optimizer(lambda ps: nn.optim.Adam(ps, **settings), steps=5)
-    W_ref, b_ref = numpy_adam(**settings)
+@pytest.mark.parametrize("optimizer,reference,settings",
+                         [(nn.optim.SGD, numpy_sgd, s) for s in SGD_SETTINGS]
+                         + [(nn.optim.Adam, numpy_adam, s) for s in ADAM_SETTINGS],
+                         ids=lambda v: getattr(v, "__name__", str(v)))
+def test_optimizer_matches_hand_written_numpy(optimizer, reference, settings):
+    W, b = run_optimizer(lambda ps: optimizer(ps, **settings), steps=5)
+    W_ref, b_ref = reference(**settings)
     np.testing.assert_allclose(W, W_ref, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(b, b_ref, rtol=1e-12, atol=1e-12)
 
