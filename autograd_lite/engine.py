@@ -185,7 +185,8 @@ def _operand_error(exc: Exception, prim: Primitive, datas: list, kwargs: dict) -
     """The NumPy error, prefixed with the operation and every operand's shape."""
     shapes = ", ".join(str(np.shape(d)) for d in datas)
     options = "".join(f", {k}={v!r}" for k, v in kwargs.items() if k != "key")
-    return type(exc)(f"{prim.name}: {exc} (operand shapes {shapes}{options})")
+    message = str(exc).removeprefix(f"{prim.name}: ")  # NumPy's matmul names itself already
+    return type(exc)(f"{prim.name}: {message} (operand shapes {shapes}{options})")
 
 
 def unbroadcast(g, shape: tuple):

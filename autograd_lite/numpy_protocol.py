@@ -96,7 +96,7 @@ def array_function(self, func, types, args, kwargs):
         return function(*args, **kwargs)
     if func in NON_DIFFERENTIABLE_FUNCTIONS:
         return func(*_arrays(args), **{k: _arrays(v) for k, v in kwargs.items()})
-    raise _unsupported(func.__name__)
+    raise _unsupported(f"{func.__module__}.{func.__name__}".removeprefix("numpy."))
 
 
 SUPPORTED_NUMPY = sorted(

@@ -122,7 +122,7 @@ def backward_case(id, match, grad, error):
 
 # ---- NumPy functions that would drop the gradient ----------------------------------------
 UNSUPPORTED = {
-    "cumsum": np.cumsum, "sort": np.sort, "arctan": np.arctan, "norm": np.linalg.norm,
+    "cumsum": np.cumsum, "sort": np.sort, "arctan": np.arctan, "linalg.norm": np.linalg.norm,
     "add.reduce": np.add.reduce, "add with out=": lambda t: np.add(t, 1.0, out=np.zeros((2, 3))),
 }
 
