@@ -479,6 +479,9 @@ class _Program:
                                        "modified in place after it was recorded")
             self.namespace[f"f{k}"] = prim.forward
             call = f"f{k}({self._arguments(node)})"
+            if prim.residual:  # the forward also returns what its rules reuse
+                lines.append(f"    v{k}, residual{k} = {call}  # {prim.name} {node.shape}")
+                continue
             if node.data.ndim == 0:  # NumPy reductions give scalars; the engine wraps them
                 call = f"asarray({call})"
             lines.append(f"    v{k} = {call}  # {prim.name} {node.shape}")
@@ -513,9 +516,12 @@ class _Program:
                     continue
                 rule = prim.rule(i)
                 self.namespace[f"r{k}_{i}"] = rule
+                kwargs, residual = node._kwargs, ""
+                if prim.residual:
+                    kwargs, residual = {**kwargs, "residual": node._residual}, f", residual=residual{k}"
                 with no_grad():
-                    gi = rule(g, node.data, *node._arrays, **node._kwargs)
-                call = f"r{k}_{i}({self._arguments(node, g_name, f'v{k}')})"
+                    gi = rule(g, node.data, *node._arrays, **kwargs)
+                call = f"r{k}_{i}({self._arguments(node, g_name, f'v{k}')}{residual})"
                 if isinstance(gi, Tensor):  # a rule that calls a primitive (getitem's untake)
                     call, gi = f"{call}.data", gi.data
                 call, gi = self._fit(call, gi, operand.shape)

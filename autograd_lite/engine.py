@@ -111,16 +111,22 @@ class Primitive:
     **kwargs)`` maps the output gradient ``g`` (shape of ``ans``) to the gradient of
     argument ``i`` (broadcast-compatible with it: the engine fits it, `unbroadcast`).  A
     variadic primitive (concatenate, stack) gives ``vjp_any(i, g, ans, *args, **kw)``.
+
+    With ``residual=True`` the forward returns ``(out, residual)``: something its rules
+    can reuse (a fused loss's exponentials).  The node keeps it until backward frees the
+    node, and a plain backward passes it to the rules as ``residual=``; under
+    ``create_graph`` the rules get ``residual=None`` and must recompute, differentiably.
     """
 
-    __slots__ = ("name", "forward", "vjps", "vjp_any")
+    __slots__ = ("name", "forward", "vjps", "vjp_any", "residual")
 
     def __init__(self, name: str, forward: Callable, vjps: tuple = (),
-                 vjp_any: Callable | None = None) -> None:
+                 vjp_any: Callable | None = None, residual: bool = False) -> None:
         self.name = name
         self.forward = forward
         self.vjps = vjps
         self.vjp_any = vjp_any
+        self.residual = residual
 
     def rule(self, argnum: int) -> Callable:
         if self.vjp_any is not None:
@@ -146,6 +152,8 @@ class Primitive:
             out = self.forward(*arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as exc:
             raise _operand_error(exc, self, arrays, kwargs) from None
+        if self.residual:
+            out, residual = out
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         anomaly = _Anomaly.enabled
@@ -162,6 +170,8 @@ class Primitive:
             result._kwargs = kwargs
             result._versions = versions
             result._seq = next(_sequence)
+            if self.residual:
+                result._residual = residual
             scopes = _state.scopes
             if scopes:
                 result._scope = scopes[-1]
@@ -286,6 +296,8 @@ def backprop(root, grad, *, retain_graph: bool = False, create_graph: bool = Fal
                 ans, args = node.data, node._arrays
             prim = node.grad_fn
             kwargs = node._kwargs
+            if prim.residual and not create_graph:
+                kwargs = {**kwargs, "residual": node._residual}
             for i, (inp, version) in enumerate(zip(node_inputs, node._versions)):
                 if version is None:  # a constant operand, not a Tensor
                     continue
@@ -310,7 +322,7 @@ def backprop(root, grad, *, retain_graph: bool = False, create_graph: bool = Fal
                 else:
                     heapq.heappush(pending, (-inp._seq, inp))
             if not retain_graph:
-                node._inputs = node._arrays = None
+                node._inputs = node._arrays = node._residual = None
     finally:
         _state.grad_enabled = saved_mode
     if inputs is not None:

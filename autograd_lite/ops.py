@@ -182,16 +182,20 @@ def _class_probabilities(target, logits):
 
 
 def _softmax_cross_entropy(logits, target):
+    """Per-row losses, and the residual its rule reuses: for integer labels on (N, C)
+    logits the shifted exponentials and their row sums (hand NumPy's one exp); else None."""
     if target.dtype.kind in "iu" and logits.ndim == 2:  # the common (N, C) case, cheaper
         shift = np.maximum.reduce(logits, axis=-1, keepdims=True)
         if np.isfinite(shift).all():
             shifted = logits - shift
-            rows = np.arange(len(target))
-            return np.log(np.add.reduce(np.exp(shifted), axis=-1)) - shifted[rows, target]
+            exponentials = np.exp(shifted)
+            totals = np.add.reduce(exponentials, axis=-1)
+            loss = np.log(totals) - shifted[np.arange(len(target)), target]
+            return loss, (exponentials, totals)
     lse = _logsumexp(logits, axis=-1)
     if target.dtype.kind in "iu":
-        return lse - np.take_along_axis(logits, target[..., None], axis=-1)[..., 0]
-    return lse * target.sum(axis=-1) - (target * logits).sum(axis=-1)
+        return lse - np.take_along_axis(logits, target[..., None], axis=-1)[..., 0], None
+    return lse * target.sum(axis=-1) - (target * logits).sum(axis=-1), None
 
 
 def _log_softmax_rows(z):
@@ -201,14 +205,13 @@ def _log_softmax_rows(z):
     return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
 
 
-def _softmax_cross_entropy_vjp(g, ans, z, target):
+def _softmax_cross_entropy_vjp(g, ans, z, target, residual=None):
     labels = value(target)
-    if type(z) is type(g) is np.ndarray and labels.dtype.kind in "iu" and z.ndim == 2:
-        # A plain backward on (N, C) logits: the same formula, built in place (one exp).
-        grad = np.exp(z - np.maximum.reduce(z, axis=-1, keepdims=True))
-        grad /= np.add.reduce(grad, axis=-1, keepdims=True)
-        grad[np.arange(len(labels)), labels] -= 1
-        grad *= g[:, None]
+    if residual is not None and type(g) is np.ndarray:
+        # A plain backward: softmax from the forward's exponentials, minus the one-hot.
+        exponentials, totals = residual
+        grad = exponentials * (g / totals)[:, None]
+        grad[np.arange(len(labels)), labels] -= g
         return grad
     p = _class_probabilities(target, z)
     softmax = np.exp(_log_softmax_rows(z))
@@ -219,9 +222,11 @@ def _softmax_cross_entropy_vjp(g, ans, z, target):
 
 # Fused softmax cross-entropy per row: -sum(p * log_softmax(z)) over the last axis, with
 # p integer labels (...) or probabilities (..., C).  d/dz = softmax(z) sum(p) - p.
-softmax_cross_entropy = defprim("softmax_cross_entropy", _softmax_cross_entropy,
-                                _softmax_cross_entropy_vjp,
-                                lambda g, ans, z, p: -g[..., None] * _log_softmax_rows(z))
+softmax_cross_entropy = Primitive(
+    "softmax_cross_entropy", _softmax_cross_entropy,
+    (_softmax_cross_entropy_vjp,
+     lambda g, ans, z, p, residual=None: -g[..., None] * _log_softmax_rows(z)),
+    residual=True)
 
 
 # ---- shape and indexing ------------------------------------------------------------

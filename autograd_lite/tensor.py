@@ -19,8 +19,8 @@ _INPLACE = {  # in-place operator -> (primitive recorded under grad, ufunc witho
 }
 
 
-_TAPE_FIELD_DEFAULTS = {"_inputs": None, "_arrays": None, "_kwargs": None, "_versions": None,
-                        "_seq": -1, "_scope": None, "_trace": None}
+_TAPE_FIELD_DEFAULTS = {"_inputs": None, "_arrays": None, "_residual": None, "_kwargs": None,
+                        "_versions": None, "_seq": -1, "_scope": None, "_trace": None}
 
 
 class Tensor:
@@ -30,8 +30,9 @@ class Tensor:
     keep their dtype.  Only floating tensors may require grad.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "grad_fn", "_inputs", "_arrays", "_kwargs",
-                 "_versions", "_seq", "_version", "_scope", "_trace", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "name", "grad_fn", "_inputs", "_arrays",
+                 "_residual", "_kwargs", "_versions", "_seq", "_version", "_scope", "_trace",
+                 "__weakref__")
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
         if isinstance(data, Tensor):
@@ -225,8 +226,8 @@ class Tensor:
             raise ValueError(f"in-place `{symbol}` cannot change shape {self.shape} into "
                              f"{result.shape}")
         before = Tensor._make(self.data.copy())
-        for slot in ("requires_grad", "grad_fn", "_inputs", "_arrays", "_kwargs", "_versions",
-                     "_seq", "_version", "_scope"):
+        for slot in ("requires_grad", "grad_fn", "_inputs", "_arrays", "_residual", "_kwargs",
+                     "_versions", "_seq", "_version", "_scope"):
             setattr(before, slot, getattr(self, slot))
         np.copyto(self.data, result.data, casting="same_kind")
         self._version += 1
@@ -234,6 +235,7 @@ class Tensor:
         self.grad_fn = result.grad_fn
         self._inputs = tuple(before if a is self else a for a in result._inputs)
         self._arrays = [before.data if a is self else d for a, d in zip(result._inputs, result._arrays)]
+        self._residual = result._residual
         self._kwargs = result._kwargs
         self._versions = result._versions
         self._seq = result._seq

@@ -54,13 +54,27 @@ def compile_step(spec):
 
     leaf_slots = [slot(p) for p in leaves]
     forward, backward = [], []
+    residuals = {}  # out slot -> what a residual primitive's forward left for its rules
+
+    def keeping_residual(f, out):
+        def call(*args, **kwargs):
+            value, residuals[out] = f(*args, **kwargs)
+            return value
+        return call
+
+    def given_residual(rule, out):
+        return lambda *args, **kwargs: rule(*args, residual=residuals[out], **kwargs)
+
     for node in nodes:
         args = [slot(x) for x in node._inputs]
         out = slot(node)
-        forward.append((node.grad_fn.name, node.grad_fn.forward, args, node._kwargs, out))
+        prim = node.grad_fn
+        forward.append((prim.name, keeping_residual(prim.forward, out) if prim.residual
+                        else prim.forward, args, node._kwargs, out))
         for i, x in enumerate(node._inputs):
             if isinstance(x, Tensor) and x.requires_grad:
-                backward.append((node.grad_fn.name, node.grad_fn.vjps[i], args, node._kwargs, out,
+                rule = given_residual(prim.vjps[i], out) if prim.residual else prim.vjps[i]
+                backward.append((prim.name, rule, args, node._kwargs, out,
                                  slots[id(x)], x.data.shape))
     backward.reverse()
     # Free each node's gradient after its last rule, as the engine does (memory reuse).

@@ -396,3 +396,14 @@ def test_a_plain_backward_through_indexing_computes_with_arrays():
     (gradient,) = ag.engine.backprop(loss, np.array(1.0), inputs=(x,))
     assert type(gradient) is np.ndarray
     assert_close(gradient, [[4.0] * 3, [2.0] * 3])
+
+
+def test_a_residual_is_kept_until_backward_and_freed_with_the_node():
+    # softmax_cross_entropy's forward leaves its exponentials for the rule (one exp a step).
+    z = ag.Tensor(RNG.standard_normal((4, 3)), requires_grad=True)
+    losses = ag.softmax_cross_entropy(z, np.array([0, 2, 1, 1]))
+    assert losses._residual is not None
+    losses.sum().backward()
+    assert losses._residual is None
+    softmax = np.exp(z.data) / np.exp(z.data).sum(axis=1, keepdims=True)
+    assert_close(z.grad, softmax - np.eye(3)[[0, 2, 1, 1]])
