@@ -7,7 +7,9 @@ code and the patched code run alternately; each must still match the hand-writte
 gradients (1e-10), and the reported time is the minimum CPU time per step over rounds.
 
 Earlier proposals have landed: nn.CrossEntropyLoss on the fused primitive (4f208c5),
-sum's rule without ``np.ones`` (64ebe31), cheaper softmax_cross_entropy rules (fc27299). The prototypes reach into internals (``Primitive.forward`` and
+sum's rule without ``np.ones`` (64ebe31), cheaper softmax_cross_entropy rules (fc27299),
+its rule reusing the forward's exponentials through a residual (adee6e5). The prototypes
+reach into internals (``Primitive.forward`` and
 ``vjps``, the engine's ``_state``), so a later engine may break one: it is then reported, not fatal.
 """
 from __future__ import annotations
@@ -34,40 +36,6 @@ def _patched(obj, name: str, value) -> Iterator[None]:
         yield
     finally:
         setattr(obj, name, saved)
-
-
-def softmax_saved_for_rule() -> contextlib.AbstractContextManager:
-    """softmax_cross_entropy's rule (integer labels, 2-D logits) reuses the forward's
-    exponentials instead of computing them again: one exp over the logits per step, as
-    hand NumPy. The table has no way yet for a forward to leave something for its rule;
-    this prototype keys a side table by the logits array, the real change would be such
-    a way (a residual the engine keeps on the node, hands to the rule, frees with it)."""
-    ops = importlib.import_module("autograd_lite.ops")
-    prim = ops.softmax_cross_entropy
-    general_forward, (general_rule, *other_rules) = prim.forward, prim.vjps
-    saved = {}
-
-    def forward(logits, target):
-        if target.dtype.kind not in "iu" or logits.ndim != 2:
-            return general_forward(logits, target)
-        z = logits - logits.max(axis=-1, keepdims=True)
-        e = np.exp(z)
-        total = e.sum(axis=-1)
-        saved[id(logits)] = e / total[:, None]
-        return np.log(total) - z[np.arange(len(target)), target]
-
-    def rule(g, ans, logits, target):
-        p = saved.pop(id(logits), None)
-        if p is None or type(g) is not np.ndarray:
-            return general_rule(g, ans, logits, target)
-        p[np.arange(len(target)), target] -= 1
-        p *= g[:, None]
-        return p
-
-    stack = contextlib.ExitStack()
-    stack.enter_context(_patched(prim, "forward", forward))
-    stack.enter_context(_patched(prim, "vjps", (rule, *other_rules)))
-    return stack
 
 
 def binary_fast_path() -> contextlib.AbstractContextManager:
@@ -114,8 +82,6 @@ def binary_fast_path() -> contextlib.AbstractContextManager:
 
 
 PROPOSALS: list[tuple[str, Callable, tuple[str, ...]]] = [
-    ("softmax_cross_entropy's rule reusing the forward's softmax (needs a residual in the engine)",
-     softmax_saved_for_rule, ("W1", "W3")),
     ("two-argument fast path for operators (engine.py Primitive.__call__)", binary_fast_path,
      ("W1", "W5-5k", "W6")),
 ]
