@@ -344,9 +344,13 @@ def reduction(function: str, ties_are_kinks=False):
     return op
 
 
-def softmax(p: Program):
-    x = p.pick(lambda v: v.ndim > 0)
-    return None if x is None else f"B.softmax({x}, axis={axis_arg(p, p.value(x).ndim, True)})"
+def along_one_axis(function: str):
+    """``B.<function>(x, axis=...)`` over one random axis (softmax, log_softmax)."""
+    def op(p: Program):
+        x = p.pick(lambda v: v.ndim > 0)
+        return None if x is None else f"B.{function}({x}, axis={axis_arg(p, p.value(x).ndim, True)})"
+    op.__name__ = function
+    return op
 
 
 def reshape(p: Program):
@@ -477,11 +481,6 @@ def var(p: Program):
     return f"B.var({x}, axis={axis!r}, keepdims={p.rng.random() < 0.5!r}, ddof={ddof})"
 
 
-def log_softmax(p: Program):
-    x = p.pick(lambda v: v.ndim > 0)
-    return None if x is None else f"B.log_softmax({x}, axis={axis_arg(p, p.value(x).ndim, True)})"
-
-
 def squeeze_or_expand(p: Program):
     x = p.pick()
     shape = p.value(x).shape
@@ -544,11 +543,11 @@ OPERATIONS = [
     unary("sqrt", lambda v: np.all(v > 0.05)), unary("tanh"), unary("sigmoid"),
     unary("relu", away_from_zero), unary("abs", away_from_zero),
     reduction("sum"), reduction("mean"), reduction("max", ties_are_kinks=True),
-    reduction("min", ties_are_kinks=True), reduction("logsumexp"), softmax,
+    reduction("min", ties_are_kinks=True), reduction("logsumexp"), along_one_axis("softmax"),
     reshape, transpose, index, matmul, join("concatenate"), join("stack"), where,
     binary("maximum", ok=apart), binary("minimum", ok=apart),
     unary("sin"), unary("cos"), unary("log1p", lambda v: np.all(v > -0.9)),
-    unary("expm1", lambda v: np.all(v < 5)), clip, var, log_softmax, squeeze_or_expand,
+    unary("expm1", lambda v: np.all(v < 5)), clip, var, along_one_axis("log_softmax"), squeeze_or_expand,
     swapaxes, broadcast_to, cross_entropy,
     in_place("+="), in_place("-="), in_place("*="), in_place("/="),
 ]
