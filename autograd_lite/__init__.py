@@ -7,17 +7,22 @@
 """
 from .engine import (enable_grad, is_grad_enabled, name_scope, no_grad, set_grad_enabled,
                      unbroadcast)
-from .tensor import Tensor, tensor
+from .node import Node
+from .tensor import HookHandle, Tensor, retain_grads, tensor, unwrap
+from .recording import Primitive, primitive
 from .functions import (abs, add, broadcast_to, clip, concatenate, cos, divide, dot, exp,
                         expand_dims, expm1, flatten, log, log1p, log_softmax, logsumexp, matmul,
                         max, maximum, mean, min, minimum, multiply, negative, outer, power, relu,
                         reshape, sigmoid, sin, softmax, softmax_cross_entropy, sqrt, square,
                         squeeze, stack, subtract, sum, swapaxes, tanh, transpose, var, where)
-from .numpy_protocol import SUPPORTED_NUMPY
+from .numpy_protocol import supported_numpy as _supported_numpy
 from .functional import grad, hessian, jacobian, value_and_grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .viz import GraphvizNotInstalled, Tape, TapeEntry, draw_graph, render, tape
+from .listing import Tape, TapeEntry, tape
+from .viz import GraphvizNotInstalled, draw_graph, render
 from .anomaly import detect_anomaly
 from .compiled import CompiledGrad, TraceMismatchError, compile_grad
+
+SUPPORTED_NUMPY = _supported_numpy()  # every table entry has registered itself by now
 
 __version__ = "0.1.0"

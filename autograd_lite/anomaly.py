@@ -5,26 +5,27 @@
         loss.backward()          # a backward NaN/inf raises here, naming the op and
                                  # the line of your code that recorded it
 
-Inside ``detect_anomaly()`` the engine calls `check_forward` after every operation
-and `check_backward` after every gradient rule, and each recorded operation keeps
-the stack of the code that recorded it (``Tensor._trace``).  Outside it the engine
-reads one flag per operation and does nothing else.
+Inside ``detect_anomaly()`` this module fills the engine's hook slot
+(``engine.hooks.anomaly``): the engine then calls `check_forward` after every
+operation and `check_backward` after every gradient rule, and each recorded node
+keeps the stack of the code that recorded it (``Node.trace``).  Outside it the
+engine reads the empty slot once per operation and does nothing else.
 
-The mode is process-wide (the flag is a class attribute the engine reads), so it is
-on while any thread is inside a ``detect_anomaly()`` block; blocks nest, and leaving
-one (normally or by an exception) restores the state it found.
+The mode is process-wide (one slot), so it is on while any thread is inside a
+``detect_anomaly()`` block; blocks nest, and leaving one (normally or by an
+exception) restores the state it found.
 """
 from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import threading
 import traceback
 
 import numpy as np
 
 from . import engine
+from .tensor import unwrap
 
 __all__ = ["detect_anomaly", "check_forward", "check_backward"]
 
@@ -43,22 +44,18 @@ class detect_anomaly(contextlib.ContextDecorator):
         global _depth
         with _lock:
             _depth += 1
-            engine._Anomaly.enabled = True
+            engine.hooks.anomaly = _CHECKS
         return self
 
     def __exit__(self, *exc: object) -> None:
         global _depth
         with _lock:
             _depth -= 1
-            engine._Anomaly.enabled = _depth > 0
-
-
-def is_anomaly_enabled() -> bool:
-    return engine._Anomaly.enabled
+            engine.hooks.anomaly = _CHECKS if _depth > 0 else None
 
 
 def _data(x) -> np.ndarray:
-    return x.data if isinstance(x, engine._Tensor) else np.asarray(x)
+    return np.asarray(unwrap(x))
 
 
 def _bad_count(x) -> int:
@@ -99,23 +96,14 @@ def check_forward(prim, args, out) -> None:
                f"of {np.size(out)}{origin}; input shapes {_describe(args)}, output shape "
                f"{np.shape(out)}.\nCalled at (most recent call last):\n"
                f"{_where(traceback.extract_stack()[:-1])}")
-    node = _node_being_differentiated()
-    if node is not None:  # a rule's own operations, recorded for a higher derivative
-        message += (f"while computing the backward of `{node.grad_fn.name}` (input shapes "
-                    f"{_describe(node._inputs or ())}), recorded at (most recent call last)"
-                    + (":\n" + _where(node._trace) if node._trace is not None else
+    tensor = engine.differentiating()
+    if tensor is not None:  # a rule's own operations, recorded for a higher derivative
+        node = tensor.grad_fn
+        message += (f"while computing the backward of `{node.name}` (input shapes "
+                    f"{_describe(node.inputs)}), recorded at (most recent call last)"
+                    + (":\n" + _where(node.trace) if node.trace is not None else
                        " an unknown place (outside detect_anomaly())."))
     raise FloatingPointError(message)
-
-
-def _node_being_differentiated():
-    """The node whose rule is running, when called from inside `engine.backprop`."""
-    frame = sys._getframe(2)
-    while frame is not None:
-        if frame.f_code is engine.backprop.__code__:
-            return frame.f_locals.get("node")
-        frame = frame.f_back
-    return None
 
 
 def check_backward(node, argnum: int, grad) -> None:
@@ -124,13 +112,31 @@ def check_backward(node, argnum: int, grad) -> None:
     bad = _bad_count(grad)
     if not bad:
         return
-    trace = node._trace
+    trace = node.trace
     where = (":\n" + _where(trace) if trace is not None else
              " an unknown place: it was recorded outside detect_anomaly(); run the forward "
              "pass inside the block too to see where.")
-    inputs = node._inputs if node._inputs is not None else ()
     raise FloatingPointError(
-        f"anomaly: the backward of `{node.grad_fn.name}` gave its input {argnum} a gradient "
+        f"anomaly: the backward of `{node.name}` gave its input {argnum} a gradient "
         f"holding {bad} NaN/inf value(s) of {np.size(_data(grad))}; "
-        f"input shapes {_describe(inputs)}, output shape {node.shape}."
+        f"input shapes {_describe(node.inputs)}, output shape {_output_shape(node)}."
         f"\nThe operation was recorded at (most recent call last){where}")
+
+
+def _output_shape(node) -> tuple:
+    tensor = engine.differentiating()
+    return tensor.shape if tensor is not None and tensor.grad_fn is node else "unknown"
+
+
+class _Checks:
+    """What fills ``engine.hooks.anomaly`` while anomaly mode is on."""
+
+    forward = staticmethod(check_forward)
+    backward = staticmethod(check_backward)
+
+    @staticmethod
+    def recording_site():
+        return traceback.extract_stack()[:-2]
+
+
+_CHECKS = _Checks()

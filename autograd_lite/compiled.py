@@ -47,7 +47,8 @@ from typing import Any
 import numpy as np
 
 from . import functional
-from .engine import backprop, enable_grad, graph_nodes, no_grad, unbroadcast
+from .engine import (backprop, broadcast_axes, enable_grad, graph_nodes, no_grad,
+                     rule_arguments, unbroadcast)
 from .tensor import Tensor
 
 RETRACE_WARNING = 8  # traces of one compiled function before it warns that it keeps retracing
@@ -377,7 +378,7 @@ class _Program:
         # The operations whose result depends on a differentiated argument: only these get rules.
         leads = set(target_ids)
         for node in nodes:
-            if any(id(t) in leads for t in node._inputs if isinstance(t, Tensor)):
+            if any(id(t) in leads for t in node.grad_fn.inputs if isinstance(t, Tensor)):
                 leads.add(id(node))
         lines = [f"def replay({', '.join(f'a{i}' for i in range(len(arrays)))}):"]
         lines += self._input_comments
@@ -472,8 +473,8 @@ class _Program:
         self._used_inputs: set[str] = set()
         lines = ["    # forward, in creation order"]
         for k, node in enumerate(nodes):
-            prim = node.grad_fn
-            for operand, version in zip(node._inputs, node._versions):
+            prim = node.grad_fn.op
+            for operand, version in zip(node.grad_fn.inputs, node.grad_fn.versions):
                 if version is not None and operand._version != version:
                     raise RuntimeError(f"compile_grad: `{prim.name}` uses a Tensor that was "
                                        "modified in place after it was recorded")
@@ -489,8 +490,8 @@ class _Program:
 
     def _arguments(self, node: Tensor, *leading: str) -> str:
         parts = list(leading)
-        parts += [self._operand(t, a) for t, a in zip(node._inputs, node._arrays)]
-        parts += [f"{key}={self._constant(v)}" for key, v in node._kwargs.items()]
+        parts += [self._operand(t, a) for t, a in zip(node.grad_fn.inputs, node.grad_fn.saved)]
+        parts += [f"{key}={self._constant(v)}" for key, v in node.grad_fn.kwargs.items()]
         return ", ".join(parts)
 
     def _backward(self, out: Tensor, nodes: list, leads: set, targets: list) -> list[str]:
@@ -510,17 +511,16 @@ class _Program:
             if g_name is None:  # nothing flows back through it to a target
                 continue
             g = values.pop(id(node))
-            prim = node.grad_fn
-            for i, operand in enumerate(node._inputs):
+            prim = node.grad_fn.op
+            for i, operand in enumerate(node.grad_fn.inputs):
                 if id(operand) not in leads:
                     continue
                 rule = prim.rule(i)
                 self.namespace[f"r{k}_{i}"] = rule
-                kwargs, residual = node._kwargs, ""
-                if prim.residual:
-                    kwargs, residual = {**kwargs, "residual": node._residual}, f", residual=residual{k}"
+                _, saved, kwargs = rule_arguments(node.grad_fn, node, create_graph=False)
+                residual = f", residual=residual{k}" if prim.residual else ""
                 with no_grad():
-                    gi = rule(g, node.data, *node._arrays, **kwargs)
+                    gi = rule(g, node.data, *saved, **kwargs)
                 call = f"r{k}_{i}({self._arguments(node, g_name, f'v{k}')}{residual})"
                 if isinstance(gi, Tensor):  # a rule that calls a primitive (getitem's untake)
                     call, gi = f"{call}.data", gi.data
@@ -547,9 +547,7 @@ class _Program:
         if g.shape == shape:
             return call, g
         expected = unbroadcast(g, shape)
-        lead = g.ndim - len(shape)
-        axes = tuple(range(lead)) + tuple(
-            i + lead for i, n in enumerate(shape) if n == 1 and i + lead >= 0 and g.shape[i + lead] != 1)
+        axes, lead = broadcast_axes(g.shape, shape)
         if lead >= 0 and axes:
             reduced = np.add.reduce(g, axis=axes)
             fitted = f"add_reduce({call}, {axes!r})"

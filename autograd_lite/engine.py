@@ -1,28 +1,29 @@
-"""The tape: grad mode, recording an operation, and the backward walk.
+"""Grad mode, and the backward walk over the recorded graph.
 
-A recorded Tensor *is* its tape entry: it keeps the primitive that made it
-(``grad_fn``), the operands (``_inputs``) and their arrays, the primitive's keyword
-arguments, the operands' version numbers at record time and a creation number.
-Creation order is a topological order, so backward visits the nodes reachable
-from the root from the highest creation number down: no recursion anywhere.
+Every recorded Tensor points at its `Node` (``t.grad_fn``): the primitive, its
+operands, the arrays its rules read.  Creation order is a topological order, so
+backward pops the pending Tensor with the highest creation number from a heap: a
+node runs only after every consumer has added its share to its gradient, and
+nothing recurses.  `node_step` is one node's work (rule calls, fitting each
+gradient to its operand's shape); the walk adds accumulation, and ``compile_grad``
+traces the same step.
 
 Derivative rules are written with NumPy calls (``np.exp``, ``g * y``, ...).  In an
 ordinary ``backward()`` they receive plain arrays and run at NumPy speed; when a
 transform needs the gradient's own graph (``create_graph=True``) they receive
 Tensors, NumPy's dispatch protocol routes every call back to the table, and the
 backward pass is itself recorded.  That is how grad-of-grad comes for free.
+
+This module knows nodes and arrays, not the Tensor class: a Tensor is what
+``recording.py`` makes, above it.
 """
 from __future__ import annotations
 
 import contextlib
-import functools
 import heapq
-import itertools
 import operator
 import threading
-import traceback
-import types
-from typing import Any, Callable
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -33,16 +34,39 @@ class _ThreadState(threading.local):
     def __init__(self) -> None:
         self.grad_enabled = True
         self.scopes: list[str] = []
+        self.differentiating = None  # the Tensor whose rules run now (see `differentiating`)
 
 
-_state = _ThreadState()
-_sequence = itertools.count()
+thread_state = _ThreadState()  # public: recording reads it on every operation
+_state = thread_state
 
 
-class _Anomaly:
-    """Process-wide flag for `detect_anomaly` (read once per recorded op)."""
+class AnomalyHooks(Protocol):
+    """What `detect_anomaly` plugs into the engine's `hooks` slot."""
 
-    enabled = False
+    def forward(self, op, args: tuple, out: np.ndarray) -> None:
+        """Called with every operation's result, recorded or not."""
+
+    def recording_site(self) -> Any:
+        """Where the user's code is recording now (kept as ``Node.trace``)."""
+
+    def backward(self, node, argnum: int, grad) -> None:
+        """Called with every gradient a rule gives."""
+
+
+class _Hooks:
+    """The engine's hook slot, process-wide; ``anomaly`` is None unless anomaly mode is on."""
+
+    anomaly: AnomalyHooks | None = None
+
+
+hooks = _Hooks()
+
+
+def differentiating():
+    """The Tensor whose node's rules are running in this thread's backward pass (only
+    tracked while anomaly hooks are installed), else None."""
+    return _state.differentiating
 
 
 def is_grad_enabled() -> bool:
@@ -81,7 +105,7 @@ def set_grad_enabled(enabled: bool) -> _GradMode:
 
 
 class name_scope:
-    """Operations recorded inside carry the dotted scope name in ``t._scope``.
+    """Operations recorded inside carry the dotted scope name in ``t.grad_fn.scope``.
 
     Nested scopes join with dots (``"encoder"`` inside ``"0"`` is ``"0.encoder"``); an
     empty name adds no level (a top-level ``nn.Module`` uses it, so its own operations
@@ -104,99 +128,24 @@ class name_scope:
         _state.scopes.pop()
 
 
-class Primitive:
-    """One entry of the derivative table.
+def current_scope() -> str | None:
+    """The innermost `name_scope` of this thread (None outside any)."""
+    scopes = _state.scopes
+    return scopes[-1] if scopes else None
 
-    ``forward(*arrays, **kwargs)`` is the NumPy computation; ``vjps[i](g, ans, *args,
-    **kwargs)`` maps the output gradient ``g`` (shape of ``ans``) to the gradient of
-    argument ``i`` (broadcast-compatible with it: the engine fits it, `unbroadcast`).  A
-    variadic primitive (concatenate, stack) gives ``vjp_any(i, g, ans, *args, **kw)``.
 
-    With ``residual=True`` the forward returns ``(out, residual)``: something its rules
-    can reuse (a fused loss's exponentials).  The node keeps it until backward frees the
-    node, and a plain backward passes it to the rules as ``residual=``; under
-    ``create_graph`` the rules get ``residual=None`` and must recompute, differentiably.
+# ---- fitting a gradient to its operand's shape ---------------------------------------
+def broadcast_axes(gshape: tuple, shape: tuple) -> tuple[tuple[int, ...], int]:
+    """The axes of a gradient of ``gshape`` to sum so it fits ``shape``, and how many
+    leading axes broadcasting added (negative: the gradient has fewer axes).
+
+    Summed: the added leading axes, and those ``shape`` has as 1 where ``gshape`` has more.
     """
-
-    __slots__ = ("name", "forward", "vjps", "vjp_any", "residual")
-
-    def __init__(self, name: str, forward: Callable, vjps: tuple = (),
-                 vjp_any: Callable | None = None, residual: bool = False) -> None:
-        self.name = name
-        self.forward = forward
-        self.vjps = vjps
-        self.vjp_any = vjp_any
-        self.residual = residual
-
-    def rule(self, argnum: int) -> Callable:
-        if self.vjp_any is not None:
-            return functools.partial(self.vjp_any, argnum)
-        return self.vjps[argnum]
-
-    def __call__(self, *args: Any, **kwargs: Any):
-        """Run the forward on the arrays inside ``args``; record it when grad is needed."""
-        Tensor = _Tensor
-        arrays = []
-        versions = []
-        needs_grad = False
-        for a in args:
-            if isinstance(a, Tensor):
-                arrays.append(a.data)
-                versions.append(a._version)
-                if a.requires_grad:
-                    needs_grad = True
-            else:
-                arrays.append(a)
-                versions.append(None)
-        try:
-            out = self.forward(*arrays, **kwargs)
-        except (ValueError, IndexError, TypeError) as exc:
-            raise _operand_error(exc, self, arrays, kwargs) from None
-        if self.residual:
-            out, residual = out
-        if type(out) is not np.ndarray:
-            out = np.asarray(out)
-        anomaly = _Anomaly.enabled
-        if anomaly:
-            from .anomaly import check_forward
-            check_forward(self, args, out)
-        result = _new_tensor(Tensor)
-        result._init(out)
-        if needs_grad and _state.grad_enabled:
-            result.requires_grad = True
-            result.grad_fn = self
-            result._inputs = args
-            result._arrays = arrays  # the operands' arrays as used here (the rules read them)
-            result._kwargs = kwargs
-            result._versions = versions
-            result._seq = next(_sequence)
-            if self.residual:
-                result._residual = residual
-            scopes = _state.scopes
-            if scopes:
-                result._scope = scopes[-1]
-            if anomaly:
-                result._trace = traceback.extract_stack()[:-1]
-        return result
-
-    def __get__(self, obj, objtype=None):
-        # A primitive stored on the Tensor class is a method: t.exp() is exp(t).
-        return self if obj is None else types.MethodType(self, obj)
-
-    def __repr__(self) -> str:
-        return f"<primitive {self.name}>"
-
-
-_Tensor: type = None  # set by tensor.py; the engine only needs to make and recognise Tensors
-_new_tensor = object.__new__
-
-
-def _operand_error(exc: Exception, prim: Primitive, datas: list, kwargs: dict) -> Exception:
-    """The NumPy error, prefixed with the operation and every operand's shape."""
-    shapes = ", ".join(str(np.shape(d)) for d in datas)
-    options = "".join(f", {k}={v!r}" for k, v in kwargs.items() if k != "key")
-    message = str(exc).removeprefix(f"{prim.name}: ")  # NumPy's matmul names itself already
-    return type(exc)(f"{prim.name}: {message} (operand shapes {shapes}{options})")
+    lead = len(gshape) - len(shape)
+    axes = list(range(lead)) if lead > 0 else []
+    axes += [i + lead for i, n in enumerate(shape)
+             if n == 1 and i + lead >= 0 and gshape[i + lead] != 1]
+    return tuple(axes), lead
 
 
 def unbroadcast(g, shape: tuple):
@@ -206,54 +155,133 @@ def unbroadcast(g, shape: tuple):
     stretches a gradient a rule left broadcastable (``sum``'s rule returns one value
     per reduced slice).  Works on arrays and Tensors alike.
     """
-    gshape = g.shape
-    if gshape == shape:
+    if g.shape == shape:
         return g
-    lead = len(gshape) - len(shape)
-    if lead > 0 or g.size > 1:  # else g is one value: nothing to sum, only to stretch
-        axes = list(range(lead)) if lead > 0 else []
-        for i, n in enumerate(shape):
-            if n == 1 and i + lead >= 0 and gshape[i + lead] != 1:
-                axes.append(i + lead)
+    if g.ndim > len(shape) or g.size > 1:  # else g is one value: nothing to sum, only to stretch
+        axes, lead = broadcast_axes(g.shape, shape)
         if axes:
-            g = g.sum(axis=tuple(axes), keepdims=True)
+            g = g.sum(axis=axes, keepdims=True)
         if lead > 0:
             g = g.reshape(g.shape[lead:])
         if g.shape == shape:
             return g
-    if isinstance(g, _Tensor):
-        return np.broadcast_to(g, shape)  # recorded: NumPy dispatches it to the table
+    if type(g) is not np.ndarray:  # a Tensor (create_graph): recorded, NumPy dispatches it
+        return np.broadcast_to(g, shape)
     stretched = np.empty(shape, dtype=g.dtype)  # cheaper than a broadcast view, and writable
     stretched[...] = g
     return stretched
 
 
-_by_sequence = operator.attrgetter("_seq")
+# ---- one node --------------------------------------------------------------------------
+def rule_arguments(node, ans, create_graph: bool) -> tuple[Any, tuple, dict]:
+    """What a rule of ``node`` is called with after ``g``: ``(ans, args, kwargs)``.
+
+    In a plain backward, arrays (``ans`` the output's, the saved operand arrays) and the
+    forward's residual; under ``create_graph``, the Tensors themselves, so the rules
+    record, and no residual (rules recompute it differentiably).
+    """
+    if create_graph:
+        return ans, node.inputs, node.kwargs
+    if node.op.residual:
+        return ans.data, node.saved, {**node.kwargs, "residual": node.residual}
+    return ans.data, node.saved, node.kwargs
+
+
+def _history_at(t, version: int):
+    """The Tensor holding ``t``'s history as it was at ``version``: in-place operations
+    recorded since moved it to the Tensor named by their node's ``previous``."""
+    while t._version != version:
+        node = t.grad_fn
+        if node is None or node.previous is None:
+            return t  # changed without recording (under no_grad): same history
+        t = node.previous
+    return t
+
+
+def node_step(tensor, g, create_graph: bool = False) -> list[tuple[int, Any, Any]]:
+    """The rules of ``tensor``'s node applied to its gradient ``g``.
+
+    Returns ``(position, operand, gradient)`` for each operand that requires grad,
+    each gradient fitted to its operand's shape.  Raises when the graph was freed, or
+    when a rule that must run reads a value changed in place since it was recorded.
+    """
+    node = tensor.grad_fn
+    if node.saved is None:
+        raise _freed_error(node)
+    ans, args, kwargs = rule_arguments(node, tensor, create_graph)
+    op = node.op
+    anomaly = hooks.anomaly
+    changed = None
+    steps = []
+    for i, (operand, version) in enumerate(zip(node.inputs, node.versions)):
+        if version is None:  # a constant operand, not a Tensor
+            continue
+        if operand._version != version:
+            changed = (changed or set()) | {i}
+            operand = _history_at(operand, version)
+        if operand.requires_grad:
+            steps.append((i, operand))
+    if changed is not None or tensor._version != node.output_version:
+        _check_reads(node, tensor, steps, changed or set())
+    result = []
+    for i, operand in steps:
+        gi = op.rule(i)(g, ans, *args, **kwargs)
+        shape = operand.data.shape
+        if gi.shape != shape:
+            gi = unbroadcast(gi, shape)
+        if anomaly is not None:
+            anomaly.backward(node, i, gi)
+        result.append((i, operand, gi))
+    return result
+
+
+def _check_reads(node, tensor, steps: list, changed: set) -> None:
+    """Raise if a rule about to run reads an operand (or the output) changed in place."""
+    output_changed = tensor._version != node.output_version
+    for i, _ in steps:
+        reads = node.op.reads(i)
+        hit = sorted(changed & reads.operands)
+        if hit or (output_changed and reads.output):
+            what = (f"operand {hit[0]}" if hit else "its output")
+            t = node.inputs[hit[0]] if hit else tensor
+            was = node.versions[hit[0]] if hit else node.output_version
+            raise RuntimeError(
+                f"backward through `{node.op.name}` needs {what}, which was modified in "
+                f"place after it was recorded (its version is now {t._version}, it was "
+                f"{was}). Use an out-of-place operation (x = x + y instead of x += y), "
+                "or do the in-place update after backward().")
+
+
+# ---- the walk --------------------------------------------------------------------------
+_by_sequence = operator.attrgetter("grad_fn.seq")
+
+
+def inputs_of(t) -> tuple:
+    """The operands of ``t``'s node as recorded: constants as they are, and each Tensor
+    operand changed in place since replaced by the Tensor now holding its history then."""
+    node = t.grad_fn
+    inputs = node.inputs
+    for operand, version in zip(inputs, node.versions):
+        if version is not None and operand._version != version:
+            return tuple(a if v is None else _history_at(a, v)
+                         for a, v in zip(inputs, node.versions))
+    return inputs
 
 
 def graph_nodes(root) -> list:
     """Recorded Tensors that ``root`` depends on (itself included), newest first."""
-    Tensor = _Tensor
     seen = {id(root)}
     stack = [root]
     nodes = []
     while stack:
         t = stack.pop()
         nodes.append(t)
-        for inp in t._inputs or ():
-            if isinstance(inp, Tensor) and inp.grad_fn is not None and id(inp) not in seen:
-                seen.add(id(inp))
-                stack.append(inp)
+        for operand, version in zip(inputs_of(t), t.grad_fn.versions):
+            if version is not None and operand.grad_fn is not None and id(operand) not in seen:
+                seen.add(id(operand))
+                stack.append(operand)
     nodes.sort(key=_by_sequence, reverse=True)
     return nodes
-
-
-def _modified_in_place(node, operand, version: int) -> RuntimeError:
-    return RuntimeError(
-        f"backward through `{node.grad_fn.name}` needs an operand that was modified in "
-        f"place after it was recorded (its version is now {operand._version}, it was "
-        f"{version}). Use an out-of-place operation (x = x + y instead of x += y), "
-        "or do the in-place update after backward().")
 
 
 def backprop(root, grad, *, retain_graph: bool = False, create_graph: bool = False,
@@ -261,74 +289,83 @@ def backprop(root, grad, *, retain_graph: bool = False, create_graph: bool = Fal
     """Propagate ``grad`` (shape of ``root``) back through the recorded graph.
 
     With ``inputs=None`` the gradients are accumulated into ``.grad`` of every leaf
-    that requires grad.  Otherwise nothing is accumulated and the gradients with
-    respect to ``inputs`` (Tensors, in order, ``None`` where unreachable) are returned.
-    With ``create_graph`` the gradients are Tensors recorded on the tape.
-
-    The walk pops the newest pending node from a heap keyed by creation number, so a
-    node runs only after every consumer has added its share to the node's gradient.
+    that requires grad (and of Tensors that `retain_grad`).  Otherwise nothing is
+    accumulated and the gradients with respect to ``inputs`` (Tensors, in order,
+    ``None`` where unreachable) are returned.  With ``create_graph`` the gradients are
+    Tensors recorded on the tape.  Hooks (``register_hook``) run on each Tensor's
+    gradient once it is complete, before it is used.
     """
     grads = {id(root): grad}
     leaves = {}
     if root.grad_fn is None:
         leaves[id(root)] = root
         pending = []
-    elif root._inputs is None:
-        raise _freed_error(root)
+    elif root.grad_fn.saved is None:
+        raise _freed_error(root.grad_fn)
     else:
-        pending = [(-root._seq, root)]  # creation numbers are unique: Tensors never compared
+        pending = [(-root.grad_fn.seq, root)]  # creation numbers are unique: no ties
     targets = {id(t) for t in inputs} if inputs is not None else ()
-    anomaly = _Anomaly.enabled
-    saved_mode = _state.grad_enabled
+    accumulate = inputs is None
+    track = hooks.anomaly is not None
+    saved_mode, saved_node = _state.grad_enabled, _state.differentiating
     _state.grad_enabled = create_graph
     try:
         while pending:
-            node = heapq.heappop(pending)[1]
-            key = id(node)
+            t = heapq.heappop(pending)[1]
+            key = id(t)
             # A gradient is consumed once, except where the caller asked for it.
             g = grads.get(key) if key in targets else grads.pop(key)
-            node_inputs = node._inputs
-            if node_inputs is None:
-                raise _freed_error(node)
-            if create_graph:
-                ans, args = node, node_inputs
-            else:
-                ans, args = node.data, node._arrays
-            prim = node.grad_fn
-            kwargs = node._kwargs
-            if prim.residual and not create_graph:
-                kwargs = {**kwargs, "residual": node._residual}
-            for i, (inp, version) in enumerate(zip(node_inputs, node._versions)):
-                if version is None:  # a constant operand, not a Tensor
-                    continue
-                if inp._version != version:
-                    raise _modified_in_place(node, inp, version)
-                if not inp.requires_grad:
-                    continue
-                gi = prim.rule(i)(g, ans, *args, **kwargs)
-                if gi.shape != inp.data.shape:
-                    gi = unbroadcast(gi, inp.data.shape)
-                if anomaly:
-                    from .anomaly import check_backward
-                    check_backward(node, i, gi)
-                key = id(inp)
+            if t._hooks is not None:
+                g = _run_hooks(t, g, accumulate)
+                if key in targets:
+                    grads[key] = g
+            if track:
+                _state.differentiating = t
+            for _, operand, gi in node_step(t, g, create_graph):
+                key = id(operand)
                 previous = grads.get(key)
                 if previous is not None:
                     grads[key] = previous + gi
-                    continue
-                grads[key] = gi
-                if inp.grad_fn is None:
-                    leaves[key] = inp
+                elif operand.grad_fn is None:
+                    grads[key] = gi
+                    leaves[key] = operand
                 else:
-                    heapq.heappush(pending, (-inp._seq, inp))
+                    grads[key] = gi
+                    heapq.heappush(pending, (-operand.grad_fn.seq, operand))
             if not retain_graph:
-                node._inputs = node._arrays = node._residual = None
+                t.grad_fn.free()
     finally:
-        _state.grad_enabled = saved_mode
+        _state.grad_enabled, _state.differentiating = saved_mode, saved_node
+    for key, leaf in leaves.items():
+        if leaf._hooks is not None and key in grads:
+            grads[key] = _run_hooks(leaf, grads[key], accumulate=False)
     if inputs is not None:
         return tuple(grads.get(id(t)) for t in inputs)
     _accumulate_into_leaves(leaves, grads, given=grad)
     return None
+
+
+def _run_hooks(t, g, accumulate: bool):
+    """``t``'s hooks in registration order (each may replace the gradient); then, for a
+    Tensor that retains its gradient, accumulate it into ``t.grad``."""
+    for hook in list(t._hooks.values()):
+        replaced = hook(g)
+        if replaced is not None:
+            if np.shape(replaced) != g.shape:
+                raise ValueError(f"a hook on a tensor of shape {g.shape} returned a gradient "
+                                 f"of shape {np.shape(replaced)}; it must keep the shape")
+            g = replaced
+    if accumulate and t._retains_grad:
+        array = array_of(g)
+        t.grad = np.array(array, dtype=t.data.dtype) if t.grad is None else t.grad + array
+    return g
+
+
+def array_of(g) -> np.ndarray:
+    """A gradient as an array: a Tensor's (under create_graph), or NumPy's own."""
+    if isinstance(g, np.ndarray):
+        return g
+    return np.asarray(g) if isinstance(g, (np.generic, float, int)) else g.data
 
 
 def _accumulate_into_leaves(leaves: dict, grads: dict, given) -> None:
@@ -339,10 +376,8 @@ def _accumulate_into_leaves(leaves: dict, grads: dict, given) -> None:
         g = grads.get(key)
         if g is None or not leaf.requires_grad:
             continue
-        if isinstance(g, _Tensor):
-            g = g.data
-        if type(g) is not np.ndarray or g.dtype != leaf.data.dtype or id(g) in handed_out \
-                or g.base is not None:
+        g = array_of(g)
+        if g.dtype != leaf.data.dtype or id(g) in handed_out or g.base is not None:
             g = np.array(g, dtype=leaf.data.dtype)
         if leaf.grad is None:
             leaf.grad = g
@@ -353,6 +388,6 @@ def _accumulate_into_leaves(leaves: dict, grads: dict, given) -> None:
 
 def _freed_error(node) -> RuntimeError:
     return RuntimeError(
-        f"trying to backward through the graph a second time (at `{node.grad_fn.name}`): its "
+        f"trying to backward through the graph a second time (at `{node.op.name}`): its "
         "saved values were freed by the first backward(). Pass retain_graph=True to the "
         "first backward() if you need to call it twice.")

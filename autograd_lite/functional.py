@@ -14,7 +14,7 @@ import numpy as np
 
 from . import functions as F
 from .engine import backprop, enable_grad
-from .tensor import Tensor
+from .tensor import Tensor, unwrap
 
 _nesting = threading.local()
 
@@ -61,7 +61,7 @@ def _result(g, like: Any, nested: bool):
     """The gradient as the user gave the argument: Tensor when nested, float for a float."""
     if nested:
         return g if isinstance(g, Tensor) else Tensor(g)
-    g = g.data if isinstance(g, Tensor) else np.asarray(g)
+    g = np.asarray(unwrap(g))
     if isinstance(like, (float, int)) and not isinstance(like, bool):
         return float(g)
     return g
@@ -86,23 +86,19 @@ def value_and_grad(fun: Callable, argnum: int | tuple[int, ...] = 0) -> Callable
     @functools.wraps(fun)
     def wrapped(*args):
         out, targets, nested = _trace(fun, args, argnums)
-        size = np.size(out.data if isinstance(out, Tensor) else out)
+        size = np.size(unwrap(out))
         if size != 1:
             raise TypeError(
                 f"grad needs a scalar-valued function, but {getattr(fun, '__name__', 'fun')} "
-                f"returned shape {np.shape(out.data if isinstance(out, Tensor) else out)}; "
+                f"returned shape {np.shape(unwrap(out))}; "
                 "use ag.jacobian for non-scalar outputs (or reduce with .sum()).")
         seed = np.ones_like(out.data) if isinstance(out, Tensor) else None
         grads = _gradients(out, targets, seed, nested)
         grads = tuple(_result(g, args[i], nested) for g, i in zip(grads, argnums))
-        value = out if nested else _result(out, 1.0 if np.ndim(_data(out)) == 0 else out, False)
+        value = out if nested else _result(out, 1.0 if np.ndim(unwrap(out)) == 0 else out, False)
         return value, grads if isinstance(argnum, tuple) else grads[0]
 
     return wrapped
-
-
-def _data(x):
-    return x.data if isinstance(x, Tensor) else x
 
 
 def grad(fun: Callable, argnum: int | tuple[int, ...] = 0) -> Callable:
@@ -122,13 +118,13 @@ def jacobian(fun: Callable, argnum: int = 0) -> Callable:
     @functools.wraps(fun)
     def wrapped(*args):
         out, (target,), nested = _trace(fun, args, (argnum,))
-        out_shape = np.shape(_data(out))
+        out_shape = np.shape(unwrap(out))
         rows = []
         for index in np.ndindex(*out_shape):
             seed = np.zeros(out_shape, dtype=target.dtype)
             seed[index] = 1
             (row,) = _gradients(out, (target,), seed, nested, retain_graph=True)
-            rows.append(row if nested else _data(row))
+            rows.append(row if nested else unwrap(row))
         shape = out_shape + target.shape
         if nested:
             return F.reshape(F.stack(rows), shape) if rows else Tensor(np.zeros(shape))

@@ -9,11 +9,10 @@ from typing import Sequence
 
 import numpy as np
 
-from . import ops
-from .ops import value
+from . import primitives as P
+from .numpy_protocol import implements
 from .tensor import Tensor
-
-Axis = "int | tuple[int, ...] | None"
+from .tensor import unwrap
 
 
 def _axis(axis):
@@ -27,7 +26,7 @@ def _axis(axis):
 
 def _count(x, axis) -> int:
     """How many elements each slice of a reduction over ``axis`` holds."""
-    shape = np.shape(value(x))
+    shape = np.shape(unwrap(x))
     if axis is None:
         return int(np.prod(shape, dtype=np.int64))
     axes = (axis,) if isinstance(axis, int) else axis
@@ -35,57 +34,76 @@ def _count(x, axis) -> int:
 
 
 # ---- elementwise (primitives) ------------------------------------------------------
-exp, log, sqrt, abs, tanh = ops.exp, ops.log, ops.sqrt, ops.abs, ops.tanh
-sigmoid, relu, log1p, expm1, sin, cos = ops.sigmoid, ops.relu, ops.log1p, ops.expm1, ops.sin, ops.cos
-add, subtract, multiply, divide, power = ops.add, ops.subtract, ops.multiply, ops.divide, ops.power
-negative, maximum, minimum, matmul = ops.negative, ops.maximum, ops.minimum, ops.matmul
+# The primitives whose forward is a NumPy ufunc are found by np.exp(t) already.
+exp, log, sqrt, abs, tanh = P.exp, P.log, P.sqrt, P.abs, P.tanh
+log1p, expm1, sin, cos = P.log1p, P.expm1, P.sin, P.cos
+add, subtract, multiply, divide, power = P.add, P.subtract, P.multiply, P.divide, P.power
+negative, maximum, minimum, matmul = P.negative, P.maximum, P.minimum, P.matmul
+sigmoid = implements("sigmoid")(P.sigmoid)
+relu = implements("relu")(P.relu)
+implements("astype")(P.astype)
+implements("getitem")(P.getitem)
+implements(np.positive)(lambda x: x)
 
 
-def square(x):
-    return ops.multiply(x, x)
+@implements(np.square)
+def square(x) -> Tensor:
+    return P.multiply(x, x)
 
 
-def clip(x, lo=None, hi=None) -> Tensor:
-    """Elementwise ``min(max(x, lo), hi)``; the gradient passes where lo <= x <= hi."""
-    return ops.clip(x, lo=value(lo), hi=value(hi))
+@implements(np.clip)
+def clip(x, lo=None, hi=None, *, a_min=None, a_max=None, min=None, max=None) -> Tensor:
+    """Elementwise ``min(max(x, lo), hi)``; the gradient passes where lo <= x <= hi.
+    NumPy's keyword names (``a_min``/``a_max``, ``min``/``max``) work too."""
+    lo = next((b for b in (lo, a_min, min) if b is not None), None)
+    hi = next((b for b in (hi, a_max, max) if b is not None), None)
+    return P.clip(x, lo=unwrap(lo), hi=unwrap(hi))
 
 
 # ---- reductions ----------------------------------------------------------------------
+@implements(np.sum)
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:
-    return ops.sum(x, axis=_axis(axis), keepdims=keepdims)
+    return P.sum(x, axis=_axis(axis), keepdims=keepdims)
 
 
+@implements(np.max, np.amax)
 def max(x, axis=None, keepdims: bool = False) -> Tensor:
-    return ops.max(x, axis=_axis(axis), keepdims=keepdims)
+    return P.max(x, axis=_axis(axis), keepdims=keepdims)
 
 
+@implements(np.min, np.amin)
 def min(x, axis=None, keepdims: bool = False) -> Tensor:
-    return ops.min(x, axis=_axis(axis), keepdims=keepdims)
+    return P.min(x, axis=_axis(axis), keepdims=keepdims)
 
 
+@implements(np.mean)
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     axis = _axis(axis)
-    return ops.sum(x, axis=axis, keepdims=keepdims) / _count(x, axis)
+    return P.sum(x, axis=axis, keepdims=keepdims) / _count(x, axis)
 
 
+@implements(np.var)
 def var(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """Mean squared deviation from the mean, divided by ``n - ddof`` (NumPy's ``var``)."""
     axis = _axis(axis)
     deviation = x - mean(x, axis=axis, keepdims=True)
-    return ops.sum(deviation * deviation, axis=axis, keepdims=keepdims) / (_count(x, axis) - ddof)
+    return P.sum(deviation * deviation, axis=axis, keepdims=keepdims) / (_count(x, axis) - ddof)
 
 
+@implements("logsumexp")
 def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
     """``log(sum(exp(x)))`` over ``axis``, shifted by the max so it never overflows."""
-    return ops.logsumexp(x, axis=_axis(axis), keepdims=keepdims)
+    return P.logsumexp(x, axis=_axis(axis), keepdims=keepdims)
 
 
+@implements("log_softmax")
 def log_softmax(x, axis: int = -1) -> Tensor:
-    return x - ops.logsumexp(x, axis=axis, keepdims=True)
+    return x - P.logsumexp(x, axis=axis, keepdims=True)
 
 
+@implements("softmax")
 def softmax(x, axis: int = -1) -> Tensor:
-    return ops.exp(log_softmax(x, axis))
+    return P.exp(log_softmax(x, axis))
 
 
 def softmax_cross_entropy(logits, target) -> Tensor:
@@ -96,7 +114,7 @@ def softmax_cross_entropy(logits, target) -> Tensor:
     """
     if not isinstance(target, Tensor):
         target = np.asarray(target)
-    return ops.softmax_cross_entropy(logits, target)
+    return P.softmax_cross_entropy(logits, target)
 
 
 # ---- shape -----------------------------------------------------------------------------
@@ -107,68 +125,85 @@ def _shape_args(shape) -> tuple:
     return tuple(int(n) for n in np.atleast_1d(shape)) if shape != () else ()
 
 
+@implements("reshape")
 def reshape(x, *shape) -> Tensor:
-    return ops.reshape(x, shape=_shape_args(shape))
+    return P.reshape(x, shape=_shape_args(shape))
 
 
+@implements("flatten")
 def flatten(x) -> Tensor:
-    return ops.reshape(x, shape=(-1,))
+    return P.reshape(x, shape=(-1,))
 
 
+@implements("transpose")
 def transpose(x, *axes) -> Tensor:
     axes = _shape_args(axes) if axes and axes != (None,) else None
-    return ops.transpose(x, axes=axes)
+    return P.transpose(x, axes=axes)
 
 
+@implements(np.swapaxes)
 def swapaxes(x, axis1: int, axis2: int) -> Tensor:
-    axes = list(range(np.ndim(value(x))))
+    axes = list(range(np.ndim(unwrap(x))))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-    return ops.transpose(x, axes=tuple(axes))
+    return P.transpose(x, axes=tuple(axes))
 
 
+@implements(np.expand_dims)
 def expand_dims(x, axis) -> Tensor:
-    return ops.reshape(x, shape=np.expand_dims(value(x), axis).shape)
+    return P.reshape(x, shape=np.expand_dims(unwrap(x), axis).shape)
 
 
+@implements(np.squeeze)
 def squeeze(x, axis=None) -> Tensor:
-    return ops.reshape(x, shape=np.squeeze(value(x), axis).shape)
+    return P.reshape(x, shape=np.squeeze(unwrap(x), axis).shape)
 
 
+@implements(np.broadcast_to)
 def broadcast_to(x, shape) -> Tensor:
-    return ops.broadcast_to(x, shape=tuple(np.atleast_1d(shape)) if np.ndim(shape) else (int(shape),))
+    return P.broadcast_to(x, shape=tuple(np.atleast_1d(shape)) if np.ndim(shape) else (int(shape),))
 
 
+@implements(np.concatenate)
 def concatenate(seq: Sequence, axis: int = 0) -> Tensor:
-    return ops.concatenate(*seq, axis=axis)
+    return P.concatenate(*seq, axis=axis)
 
 
+@implements(np.stack)
 def stack(seq: Sequence, axis: int = 0) -> Tensor:
-    return ops.stack(*seq, axis=axis)
+    return P.stack(*seq, axis=axis)
 
 
+@implements(np.where)
 def where(cond, x, y) -> Tensor:
     """``x`` where ``cond`` else ``y``; the condition carries no gradient."""
-    return ops.where(np.asarray(value(cond), dtype=bool), x, y)
+    return P.where(np.asarray(unwrap(cond), dtype=bool), x, y)
 
 
+@implements(np.dot)
 def dot(a, b) -> Tensor:
     """NumPy's ``dot`` for scalars, vectors and matrices (for N-d use ``matmul``)."""
-    a_ndim, b_ndim = np.ndim(value(a)), np.ndim(value(b))
+    a_ndim, b_ndim = np.ndim(unwrap(a)), np.ndim(unwrap(b))
     if a_ndim == 0 or b_ndim == 0:
-        return ops.multiply(a, b)
+        return P.multiply(a, b)
     if a_ndim > 2 or b_ndim > 2:
         raise TypeError(f"dot of {a_ndim}-d and {b_ndim}-d operands is not supported on "
                         "Tensors; use matmul (which broadcasts batch dimensions).")
-    return ops.matmul(a, b)
+    return P.matmul(a, b)
 
 
+@implements(np.outer)
 def outer(a, b) -> Tensor:
-    return ops.multiply(reshape(a, -1, 1), reshape(b, 1, -1))
+    return P.multiply(reshape(a, -1, 1), reshape(b, 1, -1))
 
 
-# The NumPy-named Tensor methods are these functions (``t.sum(axis=0)`` is ``sum(t, axis=0)``).
-for _name in ("sum", "mean", "max", "min", "var", "exp", "log", "sqrt", "abs", "tanh",
-              "sigmoid", "relu", "clip", "reshape", "transpose", "flatten", "softmax",
-              "log_softmax", "logsumexp", "swapaxes", "squeeze", "dot"):
-    setattr(Tensor, _name, globals()[_name])
-del _name
+# NumPy's own signatures, where the method-style one differs (``t.reshape(2, 3)``).
+@implements(np.reshape)
+def _numpy_reshape(a, shape=None, order="C", *, newshape=None, copy=None) -> Tensor:
+    if order != "C":
+        raise TypeError("numpy.reshape on Tensors supports only order='C'")
+    return reshape(a, shape if newshape is None else newshape)
+
+
+@implements(np.transpose)
+def _numpy_transpose(a, axes=None) -> Tensor:
+    return transpose(a) if axes is None else transpose(a, *axes)

@@ -7,7 +7,7 @@ import numpy as np
 
 from . import functions as F
 from .engine import backprop, enable_grad, no_grad
-from .tensor import Tensor
+from .tensor import Tensor, unwrap
 
 
 class GradcheckError(AssertionError):
@@ -17,7 +17,7 @@ class GradcheckError(AssertionError):
 def _float64_inputs(inputs: tuple) -> list[np.ndarray]:
     arrays = []
     for k, x in enumerate(inputs):
-        a = np.asarray(x.data if isinstance(x, Tensor) else x)
+        a = np.asarray(unwrap(x))
         if a.dtype == np.float32 or a.dtype == np.float16:
             raise TypeError(
                 f"gradcheck input {k} is {a.dtype}: central finite differences need float64 "
@@ -32,7 +32,7 @@ def _float64_inputs(inputs: tuple) -> list[np.ndarray]:
 def _outputs(fun: Callable, arrays: list[np.ndarray]) -> np.ndarray:
     with no_grad():
         out = fun(*[Tensor(a) for a in arrays])
-    return np.array(out.data if isinstance(out, Tensor) else out, dtype=np.float64)
+    return np.array(unwrap(out), dtype=np.float64)
 
 
 def _numeric_jacobian(fun, arrays, k, eps) -> np.ndarray:
@@ -63,7 +63,7 @@ def _analytic_vjps(fun, arrays, seeds) -> tuple[Any, list]:
             grads = backprop(out, seed, inputs=tuple(leaves), retain_graph=True)
         else:
             grads = (None,) * len(leaves)
-        rows.append([np.zeros_like(a) if g is None else np.asarray(g.data if isinstance(g, Tensor) else g)
+        rows.append([np.zeros_like(a) if g is None else np.asarray(unwrap(g))
                      for g, a in zip(grads, arrays)])
     return out, rows
 

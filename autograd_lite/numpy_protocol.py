@@ -1,107 +1,98 @@
 """NumPy's own functions on Tensors: ``np.exp(t)``, ``np.sum(t, axis=0)``, ``X @ W``, ...
 
-``__array_ufunc__`` and ``__array_function__`` route NumPy calls to the derivative
-table, so they are recorded like the Tensor's own operators.  Functions that carry
-no gradient (comparisons, shapes, ``allclose``) run on the arrays and return plain
-NumPy results.  Anything else raises ``TypeError``: never a silent array that has
-dropped the gradient.
+`IMPLEMENTATIONS` maps a NumPy ufunc or function to what computes it on Tensors.  It
+is filled from the table: a primitive whose forward *is* a ufunc registers itself
+(``primitive(np.exp)``), and the functions of ``functions.py`` register with
+``@implements(np.sum)``.  The Tensor's ``__array_ufunc__`` / ``__array_function__``
+read it, and so do its operators and NumPy-named methods (``t + u``, ``t.sum()``), so
+every spelling reaches the same entry.  Functions that carry no gradient
+(comparisons, shapes, ``allclose``) run on the arrays and return plain NumPy results.
+Anything else raises ``TypeError``: never a silent array that has dropped the gradient.
+
+This module sits below the Tensor and the table: it imports neither.
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 
-from . import functions as F
-from . import ops
-from .tensor import Tensor
+# NumPy ufunc or function -> its implementation on Tensors.  Functions NumPy lacks
+# (sigmoid, softmax) are keyed by name, so Tensor methods find them the same way.
+IMPLEMENTATIONS: dict[Any, Callable] = {}
 
-DIFFERENTIABLE_UFUNCS = {
-    np.add: ops.add, np.subtract: ops.subtract, np.multiply: ops.multiply,
-    np.true_divide: ops.divide, np.power: ops.power, np.negative: ops.negative,
-    np.positive: lambda x: x, np.exp: ops.exp, np.log: ops.log, np.log1p: ops.log1p,
-    np.expm1: ops.expm1, np.sqrt: ops.sqrt, np.square: F.square, np.sin: ops.sin,
-    np.cos: ops.cos, np.tanh: ops.tanh, np.absolute: ops.abs, np.maximum: ops.maximum,
-    np.minimum: ops.minimum, np.matmul: ops.matmul,
-}
-NON_DIFFERENTIABLE_UFUNCS = {
+NON_DIFFERENTIABLE_UFUNCS = frozenset({
     np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
     np.isfinite, np.isnan, np.isinf, np.sign, np.floor, np.ceil, np.rint, np.trunc,
     np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.signbit,
-}
-
-
-def _keyword_adapter(function, **renames):
-    """Accept NumPy's keyword names (``a_min=``, ``newshape=``) for a function of ours."""
-    def adapted(*args, **kwargs):
-        for numpy_name, ours in renames.items():
-            if numpy_name in kwargs:
-                kwargs[ours] = kwargs.pop(numpy_name)
-        return function(*args, **kwargs)
-    return adapted
-
-
-def _reshape(a, shape=None, order="C", *, newshape=None, copy=None):
-    if order != "C":
-        raise TypeError("numpy.reshape on Tensors supports only order='C'")
-    return F.reshape(a, shape if newshape is None else newshape)
-
-
-DIFFERENTIABLE_FUNCTIONS = {
-    np.sum: F.sum, np.mean: F.mean, np.var: F.var, np.max: F.max, np.amax: F.max,
-    np.min: F.min, np.amin: F.min, np.dot: F.dot, np.outer: F.outer,
-    np.concatenate: F.concatenate, np.stack: F.stack, np.where: F.where, np.reshape: _reshape,
-    np.transpose: F.transpose, np.swapaxes: F.swapaxes, np.expand_dims: F.expand_dims,
-    np.squeeze: F.squeeze, np.broadcast_to: F.broadcast_to,
-    np.clip: _keyword_adapter(F.clip, a_min="lo", a_max="hi", min="lo", max="hi"),
-}
-NON_DIFFERENTIABLE_FUNCTIONS = {
+})
+NON_DIFFERENTIABLE_FUNCTIONS = frozenset({
     np.shape, np.ndim, np.size, np.allclose, np.isclose, np.array_equal, np.argmax, np.argmin,
     np.argsort, np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.all, np.any,
     np.count_nonzero, np.nonzero, np.result_type, np.may_share_memory, np.shares_memory,
     np.array_equiv, np.iscomplexobj, np.isrealobj, np.round, np.around,
-}
+})
 
 
-def _arrays(obj):
+def implements(*numpy_functions: Any) -> Callable:
+    """Decorator: register ``function`` as the Tensor implementation of each of
+    ``numpy_functions`` (NumPy callables, or names for functions NumPy lacks)."""
+    def register(function: Callable) -> Callable:
+        for key in numpy_functions:
+            IMPLEMENTATIONS[key] = function
+        return function
+    return register
+
+
+def _name(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    module = getattr(key, "__module__", None) or "numpy"
+    return f"{module}.{key.__name__}" if module.startswith("numpy") else f"numpy.{key.__name__}"
+
+
+def supported_numpy() -> list[str]:
+    """Sorted names of the NumPy functions recorded on Tensors (``numpy.exp``, ...)."""
+    return sorted(_name(key) for key in IMPLEMENTATIONS if not isinstance(key, str))
+
+
+def _arrays(obj: Any, tensor_type: type) -> Any:
     """``obj`` with every Tensor (also inside lists and tuples) replaced by its array."""
-    if isinstance(obj, Tensor):
+    if isinstance(obj, tensor_type):
         return obj.data
     if isinstance(obj, (list, tuple)):
-        return type(obj)(_arrays(o) for o in obj)
+        return type(obj)(_arrays(o, tensor_type) for o in obj)
     return obj
 
 
 def _unsupported(name: str) -> TypeError:
     return TypeError(
-        f"numpy.{name} is not supported on autograd_lite Tensors: it would drop the gradient. "
+        f"{name} is not supported on autograd_lite Tensors: it would drop the gradient. "
         f"If no gradient is needed, call it on t.detach().numpy(); otherwise write it with "
         f"supported operations (autograd_lite.SUPPORTED_NUMPY lists them).")
 
 
-def array_ufunc(self, ufunc, method, *inputs, **kwargs):
+def array_ufunc(tensor_type: type, ufunc: np.ufunc, method: str, inputs: tuple,
+                kwargs: dict) -> Any:
+    """``Tensor.__array_ufunc__``: NumPy ufuncs called on Tensors."""
     if method == "__call__" and not kwargs:
-        function = DIFFERENTIABLE_UFUNCS.get(ufunc)
+        function = IMPLEMENTATIONS.get(ufunc)
         if function is not None:
             return function(*inputs)
         if ufunc in NON_DIFFERENTIABLE_UFUNCS:
-            return ufunc(*_arrays(inputs))
-    name = ufunc.__name__ + ("" if method == "__call__" else f".{method}")
+            return ufunc(*_arrays(inputs, tensor_type))
+    name = "numpy." + ufunc.__name__ + ("" if method == "__call__" else f".{method}")
     if kwargs:
         name += f" with {', '.join(kwargs)}="
     raise _unsupported(name)
 
 
-def array_function(self, func, types, args, kwargs):
-    function = DIFFERENTIABLE_FUNCTIONS.get(func)
+def array_function(tensor_type: type, func: Callable, args: tuple, kwargs: dict) -> Any:
+    """``Tensor.__array_function__``: NumPy functions called on Tensors."""
+    function = IMPLEMENTATIONS.get(func)
     if function is not None:
         return function(*args, **kwargs)
     if func in NON_DIFFERENTIABLE_FUNCTIONS:
-        return func(*_arrays(args), **{k: _arrays(v) for k, v in kwargs.items()})
-    raise _unsupported(f"{func.__module__}.{func.__name__}".removeprefix("numpy."))
-
-
-SUPPORTED_NUMPY = sorted(
-    [f"numpy.{u.__name__}" for u in DIFFERENTIABLE_UFUNCS] +
-    [f"numpy.{f.__name__}" for f in DIFFERENTIABLE_FUNCTIONS])
-
-Tensor.__array_ufunc__ = array_ufunc
-Tensor.__array_function__ = array_function
+        return func(*_arrays(args, tensor_type),
+                    **{k: _arrays(v, tensor_type) for k, v in kwargs.items()})
+    raise _unsupported(_name(func))

@@ -1,38 +1,40 @@
-"""The Tensor: an array, its gradient, and (when recorded) the tape entry that made it.
+"""The Tensor: an array, its gradient, and (when recorded) the node that made it.
 
-Operators route to the derivative table in ``ops``; the NumPy-named methods
-(``sum``, ``exp``, ``softmax``, ...) are the module-level functions of
-``functions``, attached there, so each idea lives in one place.
+Operators and NumPy-named methods (``t + u``, ``t.sum(axis=0)``, ``t.exp()``) look up
+their implementation where ``np.add(t, u)`` and ``np.sum(t, axis=0)`` find theirs:
+`numpy_protocol.IMPLEMENTATIONS`, which the derivative table fills.  So every
+spelling of an operation reaches one entry of the table, and this class needs no
+import of the table (which makes Tensors, and so sits above it).
 """
 from __future__ import annotations
 
-from typing import Any
+import itertools
+from typing import Any, Callable
 
 import numpy as np
 
-from . import engine, ops
-from .engine import backprop, is_grad_enabled
+from . import numpy_protocol
+from .engine import backprop, graph_nodes, is_grad_enabled
+from .numpy_protocol import IMPLEMENTATIONS as _IMPL
 
-_INPLACE = {  # in-place operator -> (primitive recorded under grad, ufunc without)
-    "+=": (ops.add, np.add), "-=": (ops.subtract, np.subtract),
-    "*=": (ops.multiply, np.multiply), "/=": (ops.divide, np.true_divide),
-}
+_INPLACE = {"+=": np.add, "-=": np.subtract, "*=": np.multiply, "/=": np.true_divide}
 
 
-_TAPE_FIELD_DEFAULTS = {"_inputs": None, "_arrays": None, "_residual": None, "_kwargs": None,
-                        "_versions": None, "_seq": -1, "_scope": None, "_trace": None}
+def unwrap(x: Any) -> Any:
+    """The array inside a Tensor; anything else unchanged (a mask, a scalar, an array)."""
+    return x.data if isinstance(x, Tensor) else x
 
 
 class Tensor:
     """An n-dimensional array that records the operations applied to it.
 
     ``data`` is any ``numpy.asarray`` input; Python floats become float64 and arrays
-    keep their dtype.  Only floating tensors may require grad.
+    keep their dtype.  Only floating tensors may require grad.  ``grad_fn`` is the
+    `Node` of the operation that made it (``None`` for a leaf).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "grad_fn", "_inputs", "_arrays",
-                 "_residual", "_kwargs", "_versions", "_seq", "_version", "_scope", "_trace",
-                 "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "name", "grad_fn", "_version", "_hooks",
+                 "_retains_grad", "__weakref__")
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
         if isinstance(data, Tensor):
@@ -47,20 +49,15 @@ class Tensor:
         self.name = name
 
     def _init(self, data: np.ndarray) -> None:
+        """Every field at its default around ``data`` (recording sets ``grad_fn`` after)."""
         self.data = data
         self.grad = None
         self.requires_grad = False
         self.name = None
         self.grad_fn = None
         self._version = 0
-
-    def __getattr__(self, name: str):
-        # The tape fields are set only when an operation is recorded, which keeps
-        # making unrecorded Tensors cheap; elsewhere they read as their defaults.
-        try:
-            return _TAPE_FIELD_DEFAULTS[name]
-        except KeyError:
-            raise AttributeError(f"'Tensor' object has no attribute {name!r}") from None
+        self._hooks = None
+        self._retains_grad = False
 
     @classmethod
     def _make(cls, data: np.ndarray) -> "Tensor":
@@ -91,8 +88,13 @@ class Tensor:
         return self.data.dtype
 
     @property
+    def version(self) -> int:
+        """How many times the data was changed in place."""
+        return self._version
+
+    @property
     def T(self) -> "Tensor":
-        return ops.transpose(self)
+        return _IMPL[np.transpose](self)
 
     def numpy(self) -> np.ndarray:
         return self.data
@@ -105,7 +107,7 @@ class Tensor:
         return Tensor._make(self.data)
 
     def astype(self, dtype) -> "Tensor":
-        return ops.astype(self, dtype=np.dtype(dtype))
+        return _IMPL["astype"](self, dtype=np.dtype(dtype))
 
     def __len__(self) -> int:
         return len(self.data)
@@ -139,7 +141,13 @@ class Tensor:
                 "gradient would be lost. Use t.detach().numpy() (or t.data) if you mean it.")
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
-    # ---- backward ----------------------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return numpy_protocol.array_ufunc(Tensor, ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return numpy_protocol.array_function(Tensor, func, args, kwargs)
+
+    # ---- backward and hooks ---------------------------------------------------------------
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
 
@@ -158,53 +166,104 @@ class Tensor:
                     f"grad= an array of shape {self.shape}.")
             grad = np.array(1, dtype=self.data.dtype).reshape(self.data.shape)
         else:
-            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad,
-                              dtype=self.dtype)
+            grad = np.asarray(unwrap(grad), dtype=self.dtype)
             if grad.shape != self.shape:
                 raise ValueError(
                     f"backward(grad=...) got grad of shape {grad.shape} for a tensor of "
                     f"shape {self.shape}; they must be equal.")
         backprop(self, grad, retain_graph=retain_graph)
 
+    def register_hook(self, hook: Callable) -> "HookHandle":
+        """Call ``hook(grad)`` with this tensor's gradient during backward, once it is
+        complete; a returned array replaces the gradient (``None`` keeps it).
+
+        Works on leaves (before ``.grad`` is accumulated) and intermediates (before
+        the gradient flows on).  Returns a handle whose ``.remove()`` unregisters it.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        if self._hooks is None:
+            self._hooks = {}
+        return HookHandle(self._hooks, hook)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward (a leaf
+        keeps its own already: no-op).  Accumulates across backward calls, after hooks."""
+        if self.grad_fn is None:
+            return
+        self._retains_grad = True
+        if self._hooks is None:
+            self._hooks = {}  # the walk looks at hooks only where this is not None
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
     # ---- operators -------------------------------------------------------------------
-    def __add__(self, other): return ops.add(self, other)
-    def __radd__(self, other): return ops.add(other, self)
-    def __sub__(self, other): return ops.subtract(self, other)
-    def __rsub__(self, other): return ops.subtract(other, self)
-    def __mul__(self, other): return ops.multiply(self, other)
-    def __rmul__(self, other): return ops.multiply(other, self)
-    def __truediv__(self, other): return ops.divide(self, other)
-    def __rtruediv__(self, other): return ops.divide(other, self)
-    def __pow__(self, other): return ops.power(self, other)
-    def __rpow__(self, other): return ops.power(other, self)
-    def __matmul__(self, other): return ops.matmul(self, other)
-    def __rmatmul__(self, other): return ops.matmul(other, self)
-    def __neg__(self): return ops.negative(self)
+    def __add__(self, other): return _IMPL[np.add](self, other)
+    def __radd__(self, other): return _IMPL[np.add](other, self)
+    def __sub__(self, other): return _IMPL[np.subtract](self, other)
+    def __rsub__(self, other): return _IMPL[np.subtract](other, self)
+    def __mul__(self, other): return _IMPL[np.multiply](self, other)
+    def __rmul__(self, other): return _IMPL[np.multiply](other, self)
+    def __truediv__(self, other): return _IMPL[np.true_divide](self, other)
+    def __rtruediv__(self, other): return _IMPL[np.true_divide](other, self)
+    def __pow__(self, other): return _IMPL[np.power](self, other)
+    def __rpow__(self, other): return _IMPL[np.power](other, self)
+    def __matmul__(self, other): return _IMPL[np.matmul](self, other)
+    def __rmatmul__(self, other): return _IMPL[np.matmul](other, self)
+    def __neg__(self): return _IMPL[np.negative](self)
     def __pos__(self): return self
-    def __abs__(self): return ops.abs(self)
+    def __abs__(self): return _IMPL[np.absolute](self)
 
     # Comparisons give plain boolean arrays: masks that carry no gradient.
-    def __lt__(self, other): return self.data < ops.value(other)
-    def __le__(self, other): return self.data <= ops.value(other)
-    def __gt__(self, other): return self.data > ops.value(other)
-    def __ge__(self, other): return self.data >= ops.value(other)
-    def __eq__(self, other): return self.data == ops.value(other)
-    def __ne__(self, other): return self.data != ops.value(other)
+    def __lt__(self, other): return self.data < unwrap(other)
+    def __le__(self, other): return self.data <= unwrap(other)
+    def __gt__(self, other): return self.data > unwrap(other)
+    def __ge__(self, other): return self.data >= unwrap(other)
+    def __eq__(self, other): return self.data == unwrap(other)
+    def __ne__(self, other): return self.data != unwrap(other)
 
     def __getitem__(self, key) -> "Tensor":
-        if isinstance(key, tuple):
-            key = tuple(ops.value(k) for k in key)
-        else:
-            key = ops.value(key)
-        return ops.getitem(self, key=key)
+        key = tuple(unwrap(k) for k in key) if isinstance(key, tuple) else unwrap(key)
+        return _IMPL["getitem"](self, key=key)
+
+    # ---- NumPy-named methods (the same entries as np.sum(t), np.exp(t), ...) ------------
+    def sum(self, axis=None, keepdims: bool = False): return _IMPL[np.sum](self, axis, keepdims=keepdims)
+    def mean(self, axis=None, keepdims: bool = False): return _IMPL[np.mean](self, axis, keepdims=keepdims)
+    def max(self, axis=None, keepdims: bool = False): return _IMPL[np.max](self, axis, keepdims=keepdims)
+    def min(self, axis=None, keepdims: bool = False): return _IMPL[np.min](self, axis, keepdims=keepdims)
+
+    def var(self, axis=None, keepdims: bool = False, ddof: int = 0):
+        return _IMPL[np.var](self, axis, keepdims=keepdims, ddof=ddof)
+
+    def exp(self): return _IMPL[np.exp](self)
+    def log(self): return _IMPL[np.log](self)
+    def sqrt(self): return _IMPL[np.sqrt](self)
+    def abs(self): return _IMPL[np.absolute](self)
+    def tanh(self): return _IMPL[np.tanh](self)
+    def sigmoid(self): return _IMPL["sigmoid"](self)
+    def relu(self): return _IMPL["relu"](self)
+    def clip(self, lo=None, hi=None): return _IMPL[np.clip](self, lo, hi)
+    def reshape(self, *shape): return _IMPL["reshape"](self, *shape)
+    def transpose(self, *axes): return _IMPL["transpose"](self, *axes)
+    def flatten(self): return _IMPL["flatten"](self)
+    def swapaxes(self, axis1: int, axis2: int): return _IMPL[np.swapaxes](self, axis1, axis2)
+    def squeeze(self, axis=None): return _IMPL[np.squeeze](self, axis)
+    def dot(self, other): return _IMPL[np.dot](self, other)
+    def softmax(self, axis: int = -1): return _IMPL["softmax"](self, axis)
+    def log_softmax(self, axis: int = -1): return _IMPL["log_softmax"](self, axis)
+
+    def logsumexp(self, axis=None, keepdims: bool = False):
+        return _IMPL["logsumexp"](self, axis, keepdims=keepdims)
 
     # ---- in-place operators ------------------------------------------------------------
     def _inplace(self, symbol: str, other) -> "Tensor":
-        prim, ufunc = _INPLACE[symbol]
+        ufunc = _INPLACE[symbol]
         other_grad = isinstance(other, Tensor) and other.requires_grad
         if not (is_grad_enabled() and (self.requires_grad or other_grad)):
             try:
-                ufunc(self.data, ops.value(other), out=self.data)
+                ufunc(self.data, unwrap(other), out=self.data)
             except (ValueError, TypeError) as exc:
                 raise type(exc)(f"in-place `{symbol}` on a Tensor of shape {self.shape} and "
                                 f"dtype {self.dtype}: {exc}") from None
@@ -214,46 +273,44 @@ class Tensor:
             raise RuntimeError(
                 f"in-place `{symbol}` on a leaf tensor that requires grad would corrupt its "
                 "gradient; update parameters inside `with ag.no_grad():`.")
-        return self._inplace_recorded(prim(self, other), symbol)
+        return self._inplace_recorded(_IMPL[ufunc](self, other), symbol)
 
     def _inplace_recorded(self, result: "Tensor", symbol: str) -> "Tensor":
-        """Write ``result`` into ``self.data`` and let ``self`` take its place on the tape.
+        """Write ``result`` into ``self.data``; ``self`` takes over ``result``'s node.
 
-        The tape entry that produced the old value moves to a new Tensor holding a
-        copy of it (``result``'s rule may need the value before the write).
+        The node that made the old value moves to ``before``, a new Tensor holding a
+        copy of it; the in-place node reads that copy and names it as ``previous``, so
+        operations recorded earlier find their operand's history (see `node_step`).
         """
         if result.shape != self.shape:
             raise ValueError(f"in-place `{symbol}` cannot change shape {self.shape} into "
                              f"{result.shape}")
         before = Tensor._make(self.data.copy())
-        for slot in ("requires_grad", "grad_fn", "_inputs", "_arrays", "_residual", "_kwargs",
-                     "_versions", "_seq", "_version", "_scope"):
-            setattr(before, slot, getattr(self, slot))
+        before.requires_grad, before.grad_fn, before._version = \
+            self.requires_grad, self.grad_fn, self._version
+        node = result.grad_fn
+        node.saved = [before.data if a is self else s for a, s in zip(node.inputs, node.saved)]
+        node.inputs = tuple(before if a is self else a for a in node.inputs)
+        node.previous = before
         np.copyto(self.data, result.data, casting="same_kind")
         self._version += 1
         self.requires_grad = True
-        self.grad_fn = result.grad_fn
-        self._inputs = tuple(before if a is self else a for a in result._inputs)
-        self._arrays = [before.data if a is self else d for a, d in zip(result._inputs, result._arrays)]
-        self._residual = result._residual
-        self._kwargs = result._kwargs
-        self._versions = result._versions
-        self._seq = result._seq
-        self._scope = result._scope
+        self.grad_fn = node
+        node.output_version = self._version
         return self
 
     def copy_(self, source) -> "Tensor":
         """Write ``source``'s values into this Tensor's array in place (not recorded).
 
-        Bumps the version, so a graph that saved the old values refuses to backward.
-        Like the other in-place operations on a tensor that requires grad, use it
-        inside ``ag.no_grad()`` (loading weights, optimizer steps).
+        Bumps the version, so a graph whose rules read the old values refuses to
+        backward.  Like the other in-place operations on a tensor that requires grad,
+        use it inside ``ag.no_grad()`` (loading weights, optimizer steps).
         """
         if is_grad_enabled() and self.requires_grad:
             raise RuntimeError("copy_ into a tensor that requires grad would not be recorded; "
                                "do it inside `with ag.no_grad():`")
         try:
-            np.copyto(self.data, ops.value(source), casting="same_kind")
+            np.copyto(self.data, unwrap(source), casting="same_kind")
         except (ValueError, TypeError) as exc:
             raise type(exc)(f"copy_ into a Tensor of shape {self.shape} and dtype "
                             f"{self.dtype}: {exc}") from None
@@ -266,11 +323,30 @@ class Tensor:
     def __itruediv__(self, other): return self._inplace("/=", other)
 
 
+class HookHandle:
+    """Returned by `Tensor.register_hook`: ``handle.remove()`` unregisters the hook."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: dict, hook: Callable) -> None:
+        self._hooks = hooks
+        self.id = next(HookHandle._ids)
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+
+def retain_grads(root: Tensor) -> None:
+    """`Tensor.retain_grad` for ``root`` and every recorded Tensor that produced it."""
+    if root.grad_fn is None:
+        return
+    for t in graph_nodes(root):
+        t.retain_grad()
+
+
 def tensor(data: Any, requires_grad: bool = False, name: str | None = None, dtype=None) -> Tensor:
     """Shorthand for ``Tensor(np.asarray(data, dtype), requires_grad, name)``."""
     if dtype is not None:
-        data = np.asarray(ops.value(data), dtype=dtype)
+        data = np.asarray(unwrap(data), dtype=dtype)
     return Tensor(data, requires_grad=requires_grad, name=name)
-
-
-engine._Tensor = Tensor

@@ -1,7 +1,8 @@
-"""See the graph: Graphviz drawings and the printable tape (Wengert list).
+"""See the graph: Graphviz drawings of a recorded graph (``ag.draw_graph``).
 
-Both read the recorded graph behind a tensor and change nothing.  Traversal is
-iterative (``engine.graph_nodes``), so graphs of any depth work.
+Reads the nodes behind a tensor (through `listing.Walk`, shared with the text tape)
+and changes nothing.  Traversal is iterative, so graphs of any depth work; after a
+plain ``backward()`` the structure is still there, with every gradient kept.
 
 Drawing convention (also drawn as a legend unless ``legend=False``):
 
@@ -26,15 +27,15 @@ its own operations are not boxed.
 from __future__ import annotations
 
 import contextlib
-import functools
 import html
-from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from .engine import graph_nodes
+from .engine import inputs_of
+from .listing import (Walk, constant_label, count_text, dtype_text, is_parameter, op_label,
+                   shape_text, summary)
 from .tensor import Tensor
 
 try:
@@ -42,10 +43,9 @@ try:
 except ImportError:  # drawing is optional (pip install "autograd_lite[graph]"); tape() is not
     graphviz = None
 
-__all__ = ["draw_graph", "render", "tape", "Tape", "TapeEntry", "GraphvizNotInstalled"]
+__all__ = ["draw_graph", "render", "GraphvizNotInstalled"]
 
 _ORDERED_OPS_SKIP = frozenset({"add", "multiply", "maximum", "minimum"})  # operand order is moot
-_FREED_NOTE = "graph freed by backward(); pass retain_graph=True to draw it"
 
 _STYLES = {  # node kind -> Graphviz attributes (the documented convention)
     "input": dict(shape="box", style="filled", fillcolor="#e5e5e5", color="#7f7f7f"),
@@ -57,199 +57,7 @@ _STYLES = {  # node kind -> Graphviz attributes (the documented convention)
                       fontsize="10", height="0.3"),
     "constant": dict(shape="plaintext", fontsize="9", fontcolor="#666666", height="0.2"),
     "module": dict(shape="box3d", style="filled", fillcolor="#e8dcf5", color="#6b4fa0"),
-    "note": dict(shape="note", fontsize="9", fontcolor="#a00000", color="#a00000"),
 }
-
-
-# ---- compact text for numbers, arrays and options ------------------------------------
-def _num(x: Any) -> str:
-    """A number in at most 4 significant digits: 0.6931, -1.2e-7, 1.5e10, 12, nan."""
-    if isinstance(x, (bool, np.bool_)):
-        return str(bool(x))
-    if isinstance(x, (int, np.integer)):
-        return str(int(x))
-    text = f"{float(x) + 0.0:.4g}"  # + 0.0 turns -0.0 into 0
-    return text.replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
-
-
-@functools.lru_cache(maxsize=None)
-def _dtype(dtype: np.dtype) -> str:
-    return str(dtype)  # cached: NumPy builds the name anew each time
-
-
-def _shape(shape: tuple) -> str:
-    return str(tuple(shape)) if shape else "scalar"
-
-
-def _summary(values: Any) -> str:
-    """One value, up to four values, or min / mean / max (plus a count of non-finite ones)."""
-    a = np.asarray(values)
-    if a.size == 0:
-        return "empty"
-    if a.dtype == bool:
-        return f"{int(a.sum())} of {a.size} true"
-    if a.size == 1:
-        return _num(a.item())
-    if a.size <= 4:
-        return "[" + ", ".join(_num(v) for v in a.ravel()) + "]"
-    finite = a[np.isfinite(a)] if np.issubdtype(a.dtype, np.floating) else a
-    if finite.size == 0:
-        text = "empty"
-    elif finite.min() == finite.max():
-        text = f"all {_num(finite.min())}"
-    else:
-        text = f"min {_num(finite.min())}  mean {_num(finite.mean())}  max {_num(finite.max())}"
-    if finite.size < a.size:
-        text += f"  ({a.size - finite.size} non-finite)"
-    return text
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
-def _option(value: Any) -> str:
-    """A keyword argument as short text: ``0``, ``(2, 3)``, ``1:4``, ``array(5,)``."""
-    if isinstance(value, slice):
-        parts = ["" if p is None else str(p) for p in (value.start, value.stop, value.step)]
-        return ":".join(parts[:2] if value.step is None else parts)
-    if isinstance(value, np.ndarray):
-        return f"array{_shape(value.shape) if value.ndim else '()'}"
-    if isinstance(value, tuple):
-        return "(" + ", ".join(_option(v) for v in value) + ("," if len(value) == 1 else "") + ")"
-    if isinstance(value, list):
-        return "[" + ", ".join(_option(v) for v in value) + "]" if len(value) <= 4 else \
-            f"list({len(value)})"
-    if value is Ellipsis:
-        return "..."
-    if isinstance(value, (float, np.floating)):
-        return _num(value)
-    return str(value)
-
-
-def _op_label(node) -> str:
-    """The primitive's name and its non-default options: ``sum(axis=0)``, ``tanh``."""
-    options = [f"{k}={_option(v)}" for k, v in (node._kwargs or {}).items()
-               if v is not None and v is not False]
-    return f"{node.grad_fn.name}({', '.join(options)})" if options else node.grad_fn.name
-
-
-def _constant_label(value: Any) -> str:
-    """An operand that is not a Tensor: a scalar shows its value, an array its shape."""
-    a = np.asarray(value)
-    if a.ndim == 0:
-        return _num(a.item()) if a.dtype != object else repr(value)
-    return f"array {_shape(a.shape)} {a.dtype}"
-
-
-# ---- one read of the graph, shared by the tape and the drawing --------------------------
-class _Walk:
-    """The recorded graph behind ``root``: operations oldest first, leaves, display ids.
-
-    Ids follow the Wengert list: ``v0, v1, ...`` for recorded tensors in execution
-    order, ``x0, x1, ...`` for leaves in order of first use.
-    """
-
-    def __init__(self, root: Tensor) -> None:
-        if not isinstance(root, Tensor):
-            raise TypeError(f"expected an autograd_lite Tensor, got {type(root).__name__}: pass "
-                            "the result of a computation on Tensors (e.g. the loss)")
-        self.root = root
-        self.ops = graph_nodes(root)[::-1] if root.grad_fn is not None else []
-        self.leaves: list = [] if self.ops else [root]
-        self.ids = {id(t): f"v{k}" for k, t in enumerate(self.ops)}
-        if not self.ops:
-            self.ids[id(root)] = "x0"
-        for node in self.ops:
-            for operand in node._inputs or ():
-                if isinstance(operand, Tensor) and id(operand) not in self.ids:
-                    self.ids[id(operand)] = f"x{len(self.leaves)}"
-                    self.leaves.append(operand)
-        self.freed = any(node._inputs is None for node in self.ops)
-        named = Counter(t.name for t in self.leaves + self.ops if t.name)
-        self._unique_names = {name for name, count in named.items() if count == 1}
-
-    def ref(self, t) -> str:
-        """How other rows refer to ``t``: its name when unambiguous, else its id."""
-        return t.name if t.name in self._unique_names else self.ids[id(t)]
-
-    def kind(self, t) -> str:
-        if t is self.root:
-            return "output"
-        return "intermediate" if t.grad_fn is not None else _leaf_kind(t)
-
-
-def _leaf_kind(t) -> str:
-    return "parameter" if _is_parameter(t) else "input"
-
-
-def _is_parameter(t) -> bool:
-    # The core must not import nn: a Parameter is a leaf that requires grad.
-    return t.grad_fn is None and (t.requires_grad or type(t).__name__ == "Parameter")
-
-
-# ---- the tape ---------------------------------------------------------------------------
-class TapeEntry(NamedTuple):
-    """One row of the tape.  ``index`` is the execution position (``None`` for a leaf)."""
-
-    index: int | None
-    id: str
-    name: str | None
-    op: str
-    inputs: tuple[str, ...]
-    shape: tuple
-    dtype: np.dtype
-    scope: str | None
-    tensor: Any
-
-
-class Tape(list):
-    """The operations that produced a tensor, in execution order: a list of `TapeEntry`.
-
-    Leaves come first (op ``input`` or ``parameter``), then one row per recorded
-    operation.  ``str(tape)`` (and ``repr``) is the table, one line per entry.
-    """
-
-    freed = False  # set when backward() already freed part of the graph
-
-    _COLUMNS = ("#", "id", "op", "inputs", "shape", "dtype", "module")
-
-    def rows(self) -> list[tuple[str, ...]]:
-        return [("-" if e.index is None else str(e.index),
-                 e.id if e.name is None else f"{e.id} {e.name}", e.op, ", ".join(e.inputs),
-                 _shape(e.shape), _dtype(e.dtype),
-                 "" if e.scope is None else (e.scope or "(outermost)")) for e in self]
-
-    def __str__(self) -> str:
-        table = [self._COLUMNS] + self.rows()
-        widths = [max(len(row[i]) for row in table) for i in range(len(self._COLUMNS))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
-                 for row in table]
-        if self.freed:
-            lines.append(f"({_FREED_NOTE.replace('draw', 'list')})")
-        return "\n".join(lines)
-
-    __repr__ = __str__
-
-
-def tape(root: Tensor) -> Tape:
-    """The Wengert list behind ``root``: ``print(ag.tape(loss))``.
-
-    Each entry holds the execution index, the id (``v3``; ``x0`` for leaves), the
-    tensor's name, the operation with its options (``sum(axis=0)``), the operands
-    (names, ids, or constants), the output shape and dtype and the module scope.
-    """
-    walk = _Walk(root)
-    entries = Tape(TapeEntry(None, walk.ids[id(t)], t.name, _leaf_kind(t), (), t.shape, t.dtype,
-                             None, t) for t in walk.leaves)
-    for index, node in enumerate(walk.ops):
-        operands = node._inputs
-        inputs = ("<freed>",) if operands is None else tuple(
-            walk.ref(a) if isinstance(a, Tensor) else _constant_label(a) for a in operands)
-        entries.append(TapeEntry(index, walk.ids[id(node)], node.name, _op_label(node), inputs,
-                                 node.shape, node.dtype, node._scope, node))
-    entries.freed = walk.freed
-    return entries
 
 
 # ---- the drawing ------------------------------------------------------------------------
@@ -278,7 +86,7 @@ def _small(text: str, color: str = "#555555") -> str:
 class _Drawing:
     """Collects nodes per cluster and edges, then builds the `graphviz.Digraph`."""
 
-    def __init__(self, walk: _Walk, show_values: bool, show_grads: bool,
+    def __init__(self, walk: Walk, show_values: bool, show_grads: bool,
                  collapse_modules: bool, module: Any = None) -> None:
         self.walk = walk
         self.show_values = show_values
@@ -301,7 +109,7 @@ class _Drawing:
         and the loss are both outermost modules, and ``""`` cannot tell them apart.
         """
         scopes: set[str] = set()
-        for scope in {node._scope for node in self.walk.ops if node._scope}:
+        for scope in {t.grad_fn.scope for t in self.walk.ops if t.grad_fn.scope}:
             scopes.add(scope)
             while "." in scope:
                 scope = scope.rpartition(".")[0]
@@ -311,8 +119,8 @@ class _Drawing:
     def scope_of(self, t) -> str | None:
         """The named scope of a tensor: its op's, or for a parameter its owner's."""
         if t.grad_fn is not None:
-            return t._scope or None
-        if _is_parameter(t) and t.name:
+            return t.grad_fn.scope or None
+        if is_parameter(t) and t.name:
             owner = t.name.rpartition(".")[0]
             if owner in self.scopes:
                 return owner
@@ -350,19 +158,19 @@ class _Drawing:
         walk = self.walk
         title = (f"<B>{html.escape(t.name)}</B>" if t.name
                  else _small(walk.ids[id(t)], "#999999"))
-        lines = [title, _small(f"{_shape(t.shape)} {_dtype(t.dtype)}")]
+        lines = [title, _small(f"{shape_text(t.shape)} {dtype_text(t.dtype)}")]
         if self.show_values:
-            lines.append(_small(f"value {_summary(t.data)}", "#1f4e79"))
+            lines.append(_small(f"value {summary(t.data)}", "#1f4e79"))
         if self.show_grads and t.grad is not None:
-            lines.append(_small(f"grad {_summary(t.grad)}", "#9c2a00"))
+            lines.append(_small(f"grad {summary(t.grad)}", "#9c2a00"))
         return _html(*lines)
 
     def constant(self, value: Any, scope: str | None) -> str:
         name = f"c{self._constants}"
         self._constants += 1
-        text = _constant_label(value)
+        text = constant_label(value)
         if self.show_values and np.ndim(value) > 0:
-            text += f"\n{_summary(value)}"
+            text += f"\n{summary(value)}"
         self.node(scope, name, _html(*(html.escape(line) for line in text.split("\n"))),
                   "constant")
         return name
@@ -373,7 +181,7 @@ class _Drawing:
         exported = {id(walk.root)}  # tensors of a collapsed module that are used outside it
         if self.collapse:
             for node in walk.ops:
-                for operand in node._inputs or ():
+                for operand in inputs_of(node):
                     if isinstance(operand, Tensor) and self.home(operand) != self.home(node):
                         exported.add(id(operand))
         modules: dict[str, list] = {}
@@ -395,18 +203,13 @@ class _Drawing:
         tensor_id = walk.ids[id(node)]
         if module is None:
             target = f"op{tensor_id[1:]}"
-            self.node(scope, target, _html(html.escape(_op_label(node))), "operation")
+            self.node(scope, target, _html(html.escape(op_label(node))), "operation")
             self.edge(target, tensor_id)
         else:
             target = f"module:{module}"
             if id(node) in exported:
                 self.edge(target, tensor_id, dedupe=True)
-        operands = node._inputs
-        if operands is None:
-            note = f"freed{tensor_id}"
-            self.node(scope, note, _html(html.escape(_FREED_NOTE)), "note")
-            self.edge(note, target, style="dashed", color="#a00000")
-            return
+        operands = inputs_of(node)
         ordered = len(operands) > 1 and node.grad_fn.name not in _ORDERED_OPS_SKIP
         for position, operand in enumerate(operands):
             attrs = {"label": str(position), "fontsize": "8"} if ordered and module is None else {}
@@ -421,11 +224,11 @@ class _Drawing:
         ops = [t for t in members if t.grad_fn is not None]
         params = [t for t in members if t.grad_fn is None]
         lines = [f"<B>{html.escape(self.scope_label(module))}</B>",
-                 _small(_count(len(ops), "operation"))]
+                 _small(count_text(len(ops), "operation"))]
         if params:
             names = ", ".join(p.name.partition(".")[2] for p in params)
-            values = _count(sum(p.size for p in params), "value")
-            lines.append(_small(f"{_count(len(params), 'parameter')} ({values}): {names}"))
+            values = count_text(sum(p.size for p in params), "value")
+            lines.append(_small(f"{count_text(len(params), 'parameter')} ({values}): {names}"))
         return _html(*lines)
 
     def digraph(self, legend: bool, rankdir: str) -> "graphviz.Digraph":
@@ -490,7 +293,7 @@ def draw_graph(root: Tensor, show_values: bool = False, show_grads: bool = False
         raise ImportError("draw_graph needs the graphviz Python package: "
                           "pip install graphviz (and the Graphviz program: apt-get install "
                           "graphviz)")
-    drawing = _Drawing(_Walk(root), show_values, show_grads, collapse_modules, module)
+    drawing = _Drawing(Walk(root), show_values, show_grads, collapse_modules, module)
     drawing.build()
     return drawing.digraph(legend, rankdir)
 

@@ -160,7 +160,7 @@ def test_names_follow_a_changed_tree_and_the_outermost_caller():
     model(x)
     assert replacement.weight.name == "hidden.weight"
     y = model.hidden(x)  # called on its own it is the outermost model
-    assert model.hidden.weight.name == "weight" and y._scope == ""
+    assert model.hidden.weight.name == "weight" and y.grad_fn.scope == ""
     model(x)
     assert model.hidden.weight.name == "hidden.weight"
 
@@ -183,15 +183,15 @@ def test_operations_carry_the_dotted_module_path_as_scope():
     model = Outer()
     y = model(np.ones((2, 3)))
     relu = y
-    linear_add = relu._inputs[0]             # head.0: x @ W + b
-    assert (relu._scope, linear_add._scope) == ("head.1", "head.0")
-    scaled = linear_add._inputs[0]._inputs[0]  # encoder(x) * scale, the root's own op
-    assert scaled._scope == ""
-    out_add = scaled._inputs[0]
-    assert out_add._scope == "encoder.out"
-    tanh = out_add._inputs[0]._inputs[0]     # ag.tanh in TwoLayer.forward
-    assert tanh._scope == "encoder"
-    assert tanh._inputs[0]._scope == "encoder.hidden"
+    linear_add = relu.grad_fn.inputs[0]             # head.0: x @ W + b
+    assert (relu.grad_fn.scope, linear_add.grad_fn.scope) == ("head.1", "head.0")
+    scaled = linear_add.grad_fn.inputs[0].grad_fn.inputs[0]  # encoder(x) * scale, the root's own op
+    assert scaled.grad_fn.scope == ""
+    out_add = scaled.grad_fn.inputs[0]
+    assert out_add.grad_fn.scope == "encoder.out"
+    tanh = out_add.grad_fn.inputs[0].grad_fn.inputs[0]     # ag.tanh in TwoLayer.forward
+    assert tanh.grad_fn.scope == "encoder"
+    assert tanh.grad_fn.inputs[0].grad_fn.scope == "encoder.hidden"
 
 
 def test_a_module_in_two_parents_keeps_its_first_name_as_scope():
@@ -199,7 +199,7 @@ def test_a_module_in_two_parents_keeps_its_first_name_as_scope():
     first, second = nn.Sequential(shared), nn.Module()
     second.layer = shared
     y = nn.Sequential(first)(np.ones((1, 2)))
-    assert y._scope == "0.0"
+    assert y.grad_fn.scope == "0.0"
     assert shared._scope_name == "0"
 
 
@@ -207,7 +207,7 @@ def test_no_scope_or_recording_under_no_grad():
     model = TwoLayer()
     with ag.no_grad():
         y = model(np.ones((1, 3)))
-    assert y.grad_fn is None and y._scope is None
+    assert y.grad_fn is None
 
 
 def test_an_exception_in_forward_resets_the_call_depth():
@@ -219,7 +219,7 @@ def test_an_exception_in_forward_resets_the_call_depth():
     with pytest.raises(RuntimeError, match="boom"):
         model(1.0)
     lone = nn.Linear(2, 2)
-    assert lone(np.ones((1, 2)))._scope == ""  # still the outermost call
+    assert lone(np.ones((1, 2))).grad_fn.scope == ""  # still the outermost call
 
 
 # ---- modes, gradients, repr ----------------------------------------------------------------

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import autograd_lite as ag
-from autograd_lite import viz
+from autograd_lite import listing, viz
 
 graphviz = pytest.importorskip("graphviz")
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
@@ -138,7 +138,7 @@ def test_values_and_grads_appear_only_when_asked():
     (np.array(-0.0), "0"),
 ])
 def test_compact_number_summaries(values, text):
-    assert viz._summary(values) == text
+    assert listing.summary(values) == text
 
 
 def test_module_scopes_become_nested_clusters_with_parameters_inside():
@@ -197,13 +197,15 @@ def test_collapse_modules_draws_each_top_level_module_as_one_node():
     assert (module, "v1") in edges and ("v1", "op2") in edges  # the module's output is shown
 
 
-def test_freed_graph_is_drawn_as_its_root_with_a_note():
-    _, _, y = small_graph()
+def test_after_a_plain_backward_the_drawing_shows_every_leaf_with_its_gradient():
+    a, b, y = small_graph()
+    before = parse(ag.draw_graph(y, legend=False))[:2]
     y.backward()
-    nodes, edges, _ = parse(ag.draw_graph(y, legend=False))
-    assert len(nodes) == 3  # the root, its operation and the note
-    assert "retain_graph=True" in nodes[label_of(nodes, "freed")]
-    assert "retain_graph=True" in str(ag.tape(y))
+    nodes, edges, _ = parse(ag.draw_graph(y, show_grads=True, legend=False))
+    assert (set(nodes), sorted(edges)) == (set(before[0]), sorted(before[1]))  # all of it
+    assert "grad [3, 4]" in nodes[label_of(nodes, "<B>a</B>")]     # d/da = b
+    assert "grad [2, 3]" in nodes[label_of(nodes, "<B>b</B>")]     # d/db = a + 1
+    assert "retain_graph=True" in str(ag.tape(y))  # the listing says another backward needs it
 
 
 def test_a_leaf_is_drawn_as_one_output_node():
@@ -213,10 +215,12 @@ def test_a_leaf_is_drawn_as_one_output_node():
 
 def test_drawing_changes_nothing():
     a, b, y = small_graph()
-    inputs = y._inputs
+    node = y.grad_fn
+    fields = {name: getattr(node, name) for name in node.__slots__}
     ag.draw_graph(y, show_values=True, show_grads=True)
     str(ag.tape(y))
-    assert y._inputs is inputs and a.grad is None
+    assert all(getattr(node, name) is value for name, value in fields.items())
+    assert y.grad_fn is node and a.grad is None
     y.backward()
     np.testing.assert_allclose(a.grad, [3.0, 4.0])
 

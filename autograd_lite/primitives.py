@@ -1,6 +1,7 @@
 """The derivative table: every differentiable primitive, once.
 
-Each entry is ``defprim(name, forward, vjp_for_arg0, vjp_for_arg1, ...)``.  A rule
+Each entry is ``name = primitive(forward).defvjp(vjp_for_arg0, vjp_for_arg1, ...)``,
+the public API for your own operations (``ag.primitive``).  A rule
 ``vjp(g, ans, *args, **kwargs)`` returns the gradient of one argument given the
 output gradient ``g``; ``ans`` is the forward result.  Rules are written with NumPy
 calls and operators only, so they run on arrays in a plain backward pass and on
@@ -14,68 +15,69 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import engine
-from .engine import Primitive
-
-
-def defprim(name: str, forward, *vjps) -> Primitive:
-    return Primitive(name, forward, vjps)
-
-
-def value(x):
-    """The array inside a Tensor (or ``x`` itself): for masks that carry no gradient."""
-    return x.data if isinstance(x, engine._Tensor) else x
+from .recording import primitive
+from .tensor import Tensor
+from .tensor import unwrap
 
 
 def _balanced_eq(x, z, y):
     """1 where ``x`` produced the result ``z`` of max/min(x, y), 1/2 where x == y (a tie)."""
-    x, z, y = value(x), value(z), value(y)
+    x, z, y = unwrap(x), unwrap(z), unwrap(y)
     return (x == z) / (1.0 + (x == y))
 
 
 # ---- elementwise arithmetic -------------------------------------------------------
-add = defprim("add", np.add,
-              lambda g, ans, x, y: g,
-              lambda g, ans, x, y: g)
-subtract = defprim("subtract", np.subtract,
-                   lambda g, ans, x, y: g,
-                   lambda g, ans, x, y: -g)
-multiply = defprim("multiply", np.multiply,
-                   lambda g, ans, x, y: g * y,
-                   lambda g, ans, x, y: g * x)
-divide = defprim("divide", np.true_divide,
-                 lambda g, ans, x, y: g / y,
-                 lambda g, ans, x, y: -g * ans / y)
+add = primitive(np.add).defvjp(
+    lambda g, ans, x, y: g,
+    lambda g, ans, x, y: g)
+subtract = primitive(np.subtract).defvjp(
+    lambda g, ans, x, y: g,
+    lambda g, ans, x, y: -g)
+multiply = primitive(np.multiply).defvjp(
+    lambda g, ans, x, y: g * y,
+    lambda g, ans, x, y: g * x)
+divide = primitive(np.true_divide).defvjp(
+    lambda g, ans, x, y: g / y,
+    lambda g, ans, x, y: -g * ans / y)
 # d/dx x**y = y x**(y-1); where x == y == 0 the exponent is replaced so 0 * 0**-1 is not 0 * inf
 # (only there: replacing it wherever y == 0 made d/dy of this rule, a second derivative, wrong).
 # d/dy x**y = x**y log x, taken as 0 where x <= 0 (log undefined there).
-power = defprim("power", np.power,
-                lambda g, ans, x, y: g * y * x ** np.where((value(y) != 0) | (value(x) != 0), y - 1, 1),
-                lambda g, ans, x, y: g * ans * np.log(np.where(value(x) > 0, x, 1)))
-negative = defprim("negative", np.negative,
-                   lambda g, ans, x: -g)
+power = primitive(np.power).defvjp(
+    lambda g, ans, x, y: g * y * x ** np.where((unwrap(y) != 0) | (unwrap(x) != 0), y - 1, 1),
+    lambda g, ans, x, y: g * ans * np.log(np.where(unwrap(x) > 0, x, 1)))
+negative = primitive(np.negative).defvjp(
+    lambda g, ans, x: -g)
 # maximum/minimum: where x == y the gradient is split evenly between the two.
-maximum = defprim("maximum", np.maximum,
-                  lambda g, ans, x, y: g * _balanced_eq(x, ans, y),
-                  lambda g, ans, x, y: g * _balanced_eq(y, ans, x))
-minimum = defprim("minimum", np.minimum,
-                  lambda g, ans, x, y: g * _balanced_eq(x, ans, y),
-                  lambda g, ans, x, y: g * _balanced_eq(y, ans, x))
+maximum = primitive(np.maximum).defvjp(
+    lambda g, ans, x, y: g * _balanced_eq(x, ans, y),
+    lambda g, ans, x, y: g * _balanced_eq(y, ans, x))
+minimum = primitive(np.minimum).defvjp(
+    lambda g, ans, x, y: g * _balanced_eq(x, ans, y),
+    lambda g, ans, x, y: g * _balanced_eq(y, ans, x))
 
 # ---- elementwise functions -------------------------------------------------------
-exp = defprim("exp", np.exp, lambda g, ans, x: g * ans)
-log = defprim("log", np.log, lambda g, ans, x: g / x)
-log1p = defprim("log1p", np.log1p, lambda g, ans, x: g / (1 + x))
-expm1 = defprim("expm1", np.expm1, lambda g, ans, x: g * (ans + 1))
-sqrt = defprim("sqrt", np.sqrt, lambda g, ans, x: g * 0.5 / ans)  # inf at 0, as 1/(2 sqrt 0)
-sin = defprim("sin", np.sin, lambda g, ans, x: g * np.cos(x))
-cos = defprim("cos", np.cos, lambda g, ans, x: -g * np.sin(x))
-tanh = defprim("tanh", np.tanh, lambda g, ans, x: g * (1 - ans * ans))
+exp = primitive(np.exp).defvjp(
+    lambda g, ans, x: g * ans)
+log = primitive(np.log).defvjp(
+    lambda g, ans, x: g / x)
+log1p = primitive(np.log1p).defvjp(
+    lambda g, ans, x: g / (1 + x))
+expm1 = primitive(np.expm1).defvjp(
+    lambda g, ans, x: g * (ans + 1))
+sqrt = primitive(np.sqrt).defvjp(
+    lambda g, ans, x: g * 0.5 / ans)  # inf at 0, as 1/(2 sqrt 0)
+sin = primitive(np.sin).defvjp(
+    lambda g, ans, x: g * np.cos(x))
+cos = primitive(np.cos).defvjp(
+    lambda g, ans, x: -g * np.sin(x))
+tanh = primitive(np.tanh).defvjp(
+    lambda g, ans, x: g * (1 - ans * ans))
 # abs: gradient sign(x), 0 at x == 0 (the midpoint of the subgradient [-1, 1]).
-abs = defprim("abs", np.abs, lambda g, ans, x: g * np.sign(value(x)))
+abs = primitive(np.absolute, name="abs").defvjp(
+    lambda g, ans, x: g * np.sign(unwrap(x)))
 # relu: gradient 1 where x > 0 and 0 where x <= 0 (0 at the kink, as PyTorch).
-relu = defprim("relu", lambda x: np.maximum(x, 0),
-               lambda g, ans, x: g * (value(x) > 0))
+relu = primitive(lambda x: np.maximum(x, 0), name="relu").defvjp(
+    lambda g, ans, x: g * (unwrap(x) > 0))
 
 
 def _stable_sigmoid(x):
@@ -85,18 +87,19 @@ def _stable_sigmoid(x):
         return 1 / (1 + np.exp(-x))
 
 
-sigmoid = defprim("sigmoid", _stable_sigmoid, lambda g, ans, x: g * ans * (1 - ans))
+sigmoid = primitive(_stable_sigmoid, name="sigmoid").defvjp(
+    lambda g, ans, x: g * ans * (1 - ans))
 # clip: the gradient passes where lo <= x <= hi (bounds included) and is 0 outside.
-clip = defprim("clip", lambda x, lo, hi: np.clip(x, lo, hi),
-               lambda g, ans, x, lo, hi: g * _inside(value(x), lo, hi))
+clip = primitive(lambda x, lo, hi: np.clip(x, lo, hi), name="clip").defvjp(
+    lambda g, ans, x, lo, hi: g * _inside(unwrap(x), lo, hi))
 
 
 def _inside(x, lo, hi):
     mask = np.ones(x.shape, dtype=bool)
     if lo is not None:
-        mask &= x >= value(lo)
+        mask &= x >= unwrap(lo)
     if hi is not None:
-        mask &= x <= value(hi)
+        mask &= x <= unwrap(hi)
     return mask
 
 
@@ -121,7 +124,7 @@ def _matmul_vjp_y(g, ans, x, y):
     return np.swapaxes(x, -1, -2) @ g
 
 
-matmul = defprim("matmul", np.matmul, _matmul_vjp_x, _matmul_vjp_y)
+matmul = primitive(np.matmul).defvjp(_matmul_vjp_x, _matmul_vjp_y)
 
 
 # ---- reductions --------------------------------------------------------------------
@@ -137,22 +140,23 @@ def _restore_axes(g, shape: tuple, axis, keepdims):
     return g if keepdims else g.reshape(_keepdims_shape(shape, axis))
 
 
-sum = defprim("sum", lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims),
-              lambda g, ans, x, axis=None, keepdims=False:
-              _restore_axes(g, x.shape, axis, keepdims))  # the engine stretches it to x's shape
+sum = primitive(lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims),
+                name="sum").defvjp(
+    lambda g, ans, x, axis=None, keepdims=False:
+    _restore_axes(g, x.shape, axis, keepdims))  # the engine stretches it to x's shape
 
 
 # max/min: the gradient is shared evenly among the elements tied for the extreme.
 def _extreme_vjp(g, ans, x, axis=None, keepdims=False):
-    hits = value(x) == value(_restore_axes(ans, x.shape, axis, keepdims))
+    hits = unwrap(x) == unwrap(_restore_axes(ans, x.shape, axis, keepdims))
     share = hits / np.sum(hits, axis=axis, keepdims=True)
     return _restore_axes(g, x.shape, axis, keepdims) * share
 
 
-max = defprim("max", lambda x, axis=None, keepdims=False: np.maximum.reduce(x, axis=axis, keepdims=keepdims),
-              _extreme_vjp)
-min = defprim("min", lambda x, axis=None, keepdims=False: np.minimum.reduce(x, axis=axis, keepdims=keepdims),
-              _extreme_vjp)
+max = primitive(lambda x, axis=None, keepdims=False: np.maximum.reduce(x, axis=axis, keepdims=keepdims),
+                name="max").defvjp(_extreme_vjp)
+min = primitive(lambda x, axis=None, keepdims=False: np.minimum.reduce(x, axis=axis, keepdims=keepdims),
+                name="min").defvjp(_extreme_vjp)
 
 
 def _logsumexp(x, axis=None, keepdims=False):
@@ -168,17 +172,17 @@ def _logsumexp(x, axis=None, keepdims=False):
     return out.reshape(()) if axis is None else out.reshape(np.squeeze(out, axis=axis).shape)
 
 
-logsumexp = defprim("logsumexp", _logsumexp,
-                    lambda g, ans, x, axis=None, keepdims=False:
-                    _restore_axes(g, x.shape, axis, keepdims) * np.exp(x - _restore_axes(ans, x.shape, axis, keepdims)))
+logsumexp = primitive(_logsumexp, name="logsumexp").defvjp(
+    lambda g, ans, x, axis=None, keepdims=False:
+    _restore_axes(g, x.shape, axis, keepdims) * np.exp(x - _restore_axes(ans, x.shape, axis, keepdims)))
 
 
 def _class_probabilities(target, logits):
     """Integer class labels (...) as one-hot rows (..., C); probabilities pass through."""
-    labels = value(target)
+    labels = unwrap(target)
     if labels.dtype.kind not in "iu":
         return target  # maybe a Tensor: keep it, its derivative matters under create_graph
-    return (labels[..., None] == np.arange(logits.shape[-1])).astype(value(logits).dtype)
+    return (labels[..., None] == np.arange(logits.shape[-1])).astype(unwrap(logits).dtype)
 
 
 def _softmax_cross_entropy(logits, target):
@@ -201,12 +205,12 @@ def _softmax_cross_entropy(logits, target):
 def _log_softmax_rows(z):
     # Softmax is shift-invariant, so shifting by a constant (the max) keeps every
     # derivative exact, also when this rule is itself differentiated.
-    shifted = z - value(z).max(axis=-1, keepdims=True)
+    shifted = z - unwrap(z).max(axis=-1, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
 
 
 def _softmax_cross_entropy_vjp(g, ans, z, target, residual=None):
-    labels = value(target)
+    labels = unwrap(target)
     if residual is not None and type(g) is np.ndarray:
         # A plain backward: softmax from the forward's exponentials, minus the one-hot.
         exponentials, totals = residual
@@ -222,31 +226,30 @@ def _softmax_cross_entropy_vjp(g, ans, z, target, residual=None):
 
 # Fused softmax cross-entropy per row: -sum(p * log_softmax(z)) over the last axis, with
 # p integer labels (...) or probabilities (..., C).  d/dz = softmax(z) sum(p) - p.
-softmax_cross_entropy = Primitive(
-    "softmax_cross_entropy", _softmax_cross_entropy,
-    (_softmax_cross_entropy_vjp,
-     lambda g, ans, z, p, residual=None: -g[..., None] * _log_softmax_rows(z)),
-    residual=True)
+softmax_cross_entropy = primitive(_softmax_cross_entropy, name="softmax_cross_entropy",
+                                  residual=True).defvjp(
+    _softmax_cross_entropy_vjp,
+    lambda g, ans, z, p, residual=None: -g[..., None] * _log_softmax_rows(z))
 
 
 # ---- shape and indexing ------------------------------------------------------------
-reshape = defprim("reshape", lambda x, shape: np.reshape(x, shape),
-                  lambda g, ans, x, shape: g.reshape(x.shape))
-transpose = defprim("transpose", lambda x, axes=None: np.transpose(x, axes),
-                    lambda g, ans, x, axes=None:
-                    np.transpose(g, None if axes is None else tuple(np.argsort(axes))))
-broadcast_to = defprim("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
-                       lambda g, ans, x, shape: g)  # the engine sums g back to x's shape
-astype = defprim("astype", lambda x, dtype: x.astype(dtype),
-                 lambda g, ans, x, dtype: g.astype(x.dtype))
-getitem = defprim("getitem", lambda x, key: x[key],
-                  lambda g, ans, x, key: _scatter(g, key, x.shape))
+reshape = primitive(lambda x, shape: np.reshape(x, shape), name="reshape").defvjp(
+    lambda g, ans, x, shape: g.reshape(x.shape))
+transpose = primitive(lambda x, axes=None: np.transpose(x, axes), name="transpose").defvjp(
+    lambda g, ans, x, axes=None:
+    np.transpose(g, None if axes is None else tuple(np.argsort(axes))))
+broadcast_to = primitive(lambda x, shape: np.broadcast_to(x, shape), name="broadcast_to").defvjp(
+    lambda g, ans, x, shape: g)  # the engine sums g back to x's shape
+astype = primitive(lambda x, dtype: x.astype(dtype), name="astype").defvjp(
+    lambda g, ans, x, dtype: g.astype(x.dtype))
+getitem = primitive(lambda x, key: x[key], name="getitem").defvjp(
+    lambda g, ans, x, key: _scatter(g, key, x.shape))
 
 
 def _scatter(g, key, shape):
     # The primitive under create_graph (g is a Tensor); in a plain backward its NumPy
     # forward directly, so the gradient stays an array, as every other rule's does.
-    return untake(g, key, shape) if isinstance(g, engine._Tensor) else _untake(g, key, shape)
+    return untake(g, key, shape) if isinstance(g, Tensor) else _untake(g, key, shape)
 
 
 def _is_basic_index(key) -> bool:
@@ -265,8 +268,8 @@ def _untake(g, key, shape):
 
 
 # The adjoint of getitem: scatter-add g into zeros of ``shape``.
-untake = defprim("untake", _untake,
-                 lambda g, ans, x, key, shape: g[key])
+untake = primitive(_untake, name="untake").defvjp(
+    lambda g, ans, x, key, shape: g[key])
 
 
 def _concatenate_vjp(i, g, ans, *xs, axis=0):
@@ -280,11 +283,11 @@ def _stack_vjp(i, g, ans, *xs, axis=0):
     return g[(slice(None),) * (axis % ans.ndim) + (i,)]
 
 
-concatenate = Primitive("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis),
-                        vjp_any=_concatenate_vjp)
-stack = Primitive("stack", lambda *xs, axis=0: np.stack(xs, axis=axis), vjp_any=_stack_vjp)
+concatenate = primitive(lambda *xs, axis=0: np.concatenate(xs, axis=axis),
+                        name="concatenate").defvjp_argnum(_concatenate_vjp)
+stack = primitive(lambda *xs, axis=0: np.stack(xs, axis=axis), name="stack").defvjp_argnum(_stack_vjp)
 # where: the condition carries no gradient; each branch gets g where it was chosen.
-where = defprim("where", np.where,
-                None,
-                lambda g, ans, c, x, y: np.where(value(c), g, 0),
-                lambda g, ans, c, x, y: np.where(value(c), 0, g))
+where = primitive(np.where).defvjp(
+    None,
+    lambda g, ans, c, x, y: np.where(unwrap(c), g, 0),
+    lambda g, ans, c, x, y: np.where(unwrap(c), 0, g))

@@ -1,0 +1,70 @@
+"""The tape entry: one recorded operation.
+
+A Tensor made by a recorded operation points at its `Node` (``t.grad_fn``); a leaf
+has none.  The engine's backward walk, the compiler, the drawing, the tape listing
+and anomaly mode all read these fields, and nothing else of the recording.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class Node:
+    """How a Tensor was computed.
+
+    Fields (public, read-only for everyone but the engine):
+
+    - ``op``: the `Primitive` that ran (its forward and derivative rules).
+    - ``inputs``: the operands as given, in order: Tensors, or constants (arrays,
+      scalars).  Kept after backward, so the graph's structure stays readable.
+    - ``saved``: the operands' arrays as the forward used them, which the rules
+      read; ``None`` once a backward without ``retain_graph`` has freed them.
+    - ``kwargs``: the primitive's keyword arguments (``axis=0``).
+    - ``versions``: each Tensor operand's version when recorded (``None`` for a
+      constant).  An operand changed in place since has a higher version.
+    - ``residual``: what the forward left for its own rules (a fused loss's
+      exponentials), or ``None``; freed with ``saved``.
+    - ``seq``: creation number.  Creation order is a topological order.
+    - ``scope``: the dotted path of the module (``ag.name_scope``) that recorded it,
+      ``""`` for the outermost module, ``None`` outside any.
+    - ``trace``: where in the user's code it was recorded (a
+      ``traceback.StackSummary``), when ``ag.detect_anomaly()`` was on; else ``None``.
+    - ``previous``: for an operation recorded in place (``h += b``), the Tensor that
+      now holds the value (and history) it overwrote; else ``None``.
+    - ``output_version``: the version of the Tensor holding this node when it got it;
+      a rule that reads the output refuses to run if it changed since.
+    """
+
+    __slots__ = ("op", "inputs", "saved", "kwargs", "versions", "residual", "seq", "scope",
+                 "trace", "previous", "output_version")
+
+    def __init__(self, op, inputs: tuple, saved: list, kwargs: dict, versions: list,
+                 residual: Any, seq: int, scope: str | None, trace: Any = None) -> None:
+        self.op = op
+        self.inputs = inputs
+        self.saved = saved
+        self.kwargs = kwargs
+        self.versions = versions
+        self.residual = residual
+        self.seq = seq
+        self.scope = scope
+        self.trace = trace
+        self.previous = None
+        self.output_version = 0
+
+    @property
+    def name(self) -> str:
+        """The operation's name (``"matmul"``)."""
+        return self.op.name
+
+    @property
+    def freed(self) -> bool:
+        """True once backward freed the saved values: another backward would fail."""
+        return self.saved is None
+
+    def free(self) -> None:
+        """Drop what only the rules needed; the structure (``inputs``) stays."""
+        self.saved = self.residual = None
+
+    def __repr__(self) -> str:
+        return f"<Node {self.op.name} #{self.seq}>"
