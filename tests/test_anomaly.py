@@ -171,3 +171,16 @@ def test_overlapping_blocks_in_two_threads():
         t.join(timeout=10)
     assert seen == [True]
     assert engine.hooks.anomaly is None
+
+
+def test_an_in_place_operation_keeps_its_recording_site():
+    """``h += b`` moves the tape entry to ``h``: the line that recorded it stays with it."""
+    x = leaf([0.0, 1.0])
+    with ag.detect_anomaly():
+        h = x * 1.0
+        h += ag.sqrt(x)  # the line the message must show
+        with pytest.raises(FloatingPointError, match="backward of `sqrt`") as info:
+            h.sum().backward()
+    assert "h += ag.sqrt(x)  # the line the message must show" in str(info.value)
+    assert h.grad_fn.name == "add" and h.grad_fn.trace is not None
+    assert any("h += ag.sqrt(x)" in (frame.line or "") for frame in h.grad_fn.trace)

@@ -326,3 +326,14 @@ def test_missing_dot_names_the_package_to_install(tmp_path, monkeypatch):
             attempt()
         assert isinstance(info.value, graphviz.ExecutableNotFound)
         assert "`graphviz`" in str(info.value)
+
+
+def test_the_classic_picture_every_node_with_value_and_gradient_in_three_calls():
+    a, b, y = small_graph()
+    ag.retain_grads(y)
+    y.backward()
+    nodes, _, _ = parse(ag.draw_graph(y, show_values=True, show_grads=True, legend=False))
+    tensors = {name: label for name, label in nodes.items() if re.fullmatch(r"[vx]\d+", name)}
+    assert len(tensors) == 5  # a, b, a * b, a * b + b and the sum
+    assert all("value" in label and "grad" in label for label in tensors.values())
+    assert "grad 1" in nodes[output_id(nodes)] and "value 18" in nodes[output_id(nodes)]  # 1*3+3 + 2*4+4

@@ -1,0 +1,413 @@
+"""The engine: accumulation, grad mode, freeing, in-place safety, depth, hooks,
+retain_grad, graphs that survive backward, and the package's import graph."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import autograd_lite as ag
+from oracles import assert_close, numeric_gradient
+
+RNG = np.random.default_rng(42)
+
+
+# ---- accumulation, grad mode, freeing ---------------------------------------------------------
+def test_gradients_accumulate_and_leaf_grads_are_not_shared():
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    y = ag.Tensor([3.0, 4.0], requires_grad=True)
+    (x + y).sum().backward()
+    assert x.grad is not y.grad
+    x.grad += 10  # must not leak into y.grad
+    assert_close(y.grad, [1.0, 1.0])
+    (x * y).sum().backward()
+    assert_close(x.grad, [14.0, 15.0])
+    assert_close(y.grad, [2.0, 3.0])
+
+
+def test_no_grad_context_and_decorator():
+    x = ag.Tensor([1.0], requires_grad=True)
+    assert ag.is_grad_enabled()
+    with ag.no_grad():
+        assert not ag.is_grad_enabled()
+        y = x * 2
+    assert ag.is_grad_enabled() and y.grad_fn is None and not y.requires_grad
+
+    @ag.no_grad()
+    def double(t):
+        return t * 2
+
+    assert double(x).grad_fn is None and ag.is_grad_enabled()
+    with pytest.raises(KeyError):
+        with ag.no_grad():
+            raise KeyError("restored on exceptions too")
+    assert ag.is_grad_enabled()
+
+
+def test_no_record_when_no_input_requires_grad():
+    y = ag.Tensor([1.0, 2.0]) * 3
+    assert y.grad_fn is None and not y.requires_grad
+
+
+def test_second_backward_needs_retain_graph():
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    loss = (ag.exp(x) * x).sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        loss.backward()
+
+
+def test_retain_graph_lets_gradients_accumulate_again():
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    loss = (ag.exp(x) * x).sum()
+    loss.backward(retain_graph=True)
+    first = x.grad.copy()
+    loss.backward()
+    assert_close(x.grad, 2 * first)
+
+
+def test_backward_frees_saved_operands():
+    x = ag.Tensor([1.0, 2.0], requires_grad=True)
+    h = ag.tanh(x)
+    loss = (h * h).sum()
+    loss.backward()
+    assert h.grad_fn.saved is None and loss.grad_fn.saved is None
+    assert h.grad_fn.inputs == (x,)  # the structure stays readable
+
+
+# ---- in-place operations --------------------------------------------------------------------------
+@pytest.mark.parametrize("symbol", ["+=", "-=", "*=", "/="])
+def test_inplace_operators_mutate_the_same_array(symbol):
+    t = ag.Tensor(np.array([1.0, 2.0, 4.0]))
+    array = t.data
+    expected = {"+=": array + 2, "-=": array - 2, "*=": array * 2, "/=": array / 2}[symbol]
+    before = t._version
+    exec(f"t {symbol} 2", {}, {"t": t})
+    assert t.data is array and t._version == before + 1
+    assert_close(array, expected)
+
+
+def test_backward_through_an_operand_modified_in_place_raises_naming_the_op():
+    w = ag.Tensor([1.0, 2.0], requires_grad=True)
+    x = ag.Tensor([3.0, 4.0])
+    loss = (w * x).sum()
+    x += 1  # multiply saved x for w's gradient
+    with pytest.raises(RuntimeError, match="multiply"):
+        loss.backward()
+
+
+def test_modified_output_that_a_rule_reads_is_detected():
+    x = ag.Tensor([0.5, 1.0], requires_grad=True)
+    y = ag.exp(x)          # exp's rule reads its output y ...
+    z = y * 2              # (multiply's rule for y reads only the 2)
+    with ag.no_grad():
+        y *= 3             # ... which changes now
+    with pytest.raises(RuntimeError, match="`exp` needs its output"):
+        z.sum().backward()
+
+
+def test_optimizer_style_update_then_fresh_forward():
+    w = ag.Tensor([1.0, -1.0], requires_grad=True)
+    x = np.array([2.0, 3.0])
+    for _ in range(3):
+        loss = ((w * x).sum() - 1) ** 2
+        loss.backward()
+        with ag.no_grad():
+            w -= 0.01 * w.grad
+        w.grad = None
+    expected = np.array([1.0, -1.0])
+    for _ in range(3):
+        residual = expected @ x - 1
+        expected = expected - 0.01 * 2 * residual * x
+    assert_close(w.data, expected)
+
+
+def test_copy_writes_in_place_and_invalidates_saved_graphs():
+    w = ag.Tensor([1.0, 2.0], requires_grad=True)
+    array = w.data
+    loss = (w * w).sum()
+    with pytest.raises(RuntimeError, match="no_grad"):
+        w.copy_([5.0, 6.0])
+    with ag.no_grad():
+        w.copy_(np.array([5.0, 6.0]))
+    assert w.data is array
+    assert_close(array, [5.0, 6.0])
+    with pytest.raises(RuntimeError, match="multiply"):
+        loss.backward()
+    with pytest.raises(ValueError, match=r"copy_.*\(2,\)"):
+        ag.Tensor([1.0, 2.0]).copy_(np.ones(3))
+
+
+def test_inplace_on_leaf_that_requires_grad_is_refused_while_recording():
+    w = ag.Tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        w += 1
+    assert_close(w.data, [1.0])
+
+
+def test_inplace_on_intermediate_is_recorded_correctly():
+    x_value = np.array([0.3, -0.7, 1.1])
+
+    def f(v):
+        h = ag.tanh(v)
+        h *= v        # h = tanh(v) * v, recorded
+        h += 1
+        return (h * h).sum()
+
+    x = ag.Tensor(x_value, requires_grad=True)
+    f(x).backward()
+    reference = lambda v: np.sum((np.tanh(v) * v + 1) ** 2)
+    assert_close(x.grad, numeric_gradient(reference, x_value), rtol=1e-6)
+
+
+# ---- depth, stability -----------------------------------------------------------------------------
+def test_graph_of_depth_100000_at_the_default_recursion_limit():
+    assert sys.getrecursionlimit() <= 10_000
+    x = ag.Tensor(np.full(3, 0.5), requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.00001
+    y.sum().backward()
+    assert_close(x.grad, np.full(3, 1.00001 ** 100_000), rtol=1e-9)
+
+
+
+def test_a_plain_backward_through_indexing_computes_with_arrays():
+    # Rules see arrays in a plain backward (NumPy speed); only create_graph uses Tensors.
+    x = ag.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    loss = (x[[0, 0, 1]] * 2).sum()
+    (gradient,) = ag.engine.backprop(loss, np.array(1.0), inputs=(x,))
+    assert type(gradient) is np.ndarray
+    assert_close(gradient, [[4.0] * 3, [2.0] * 3])
+
+
+def test_a_residual_is_kept_until_backward_and_freed_with_the_node():
+    # softmax_cross_entropy's forward leaves its exponentials for the rule (one exp a step).
+    z = ag.Tensor(RNG.standard_normal((4, 3)), requires_grad=True)
+    losses = ag.softmax_cross_entropy(z, np.array([0, 2, 1, 1]))
+    assert losses.grad_fn.residual is not None
+    losses.sum().backward()
+    assert losses.grad_fn.residual is None
+    softmax = np.exp(z.data) / np.exp(z.data).sum(axis=1, keepdims=True)
+    assert_close(z.grad, softmax - np.eye(3)[[0, 2, 1, 1]])
+
+
+# ---- hooks and retain_grad -----------------------------------------------------------------
+def small_chain():
+    """x -> h = 3x -> y = sum(h * h): dy/dh = 2h = 6x, dy/dx = 18x."""
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    return x, h, (h * h).sum()
+
+
+def test_retain_grad_keeps_an_intermediate_gradient_and_accumulates():
+    x, h, y = small_chain()
+    h.retain_grad()
+    x.retain_grad()  # a leaf keeps its gradient anyway: no-op
+    y.backward(retain_graph=True)
+    assert_close(h.grad, [6.0, 12.0])
+    assert_close(x.grad, [18.0, 36.0])
+    y.backward()
+    assert_close(h.grad, [12.0, 24.0])  # accumulates like a leaf's
+    assert h.retains_grad and not x.retains_grad
+
+
+def test_without_retain_grad_an_intermediate_has_no_gradient():
+    x, h, y = small_chain()
+    y.backward()
+    assert h.grad is None and x.grad is not None
+
+
+def test_retain_grads_covers_every_recorded_tensor_of_the_graph():
+    x, h, y = small_chain()
+    ag.retain_grads(y)
+    y.backward()
+    assert_close(y.grad, 1.0)
+    assert_close(h.grad, [6.0, 12.0])
+    squares = y.grad_fn.inputs[0]
+    assert_close(squares.grad, [1.0, 1.0])
+
+
+@pytest.mark.parametrize("on", ["leaf", "intermediate"])
+def test_a_hook_sees_the_complete_gradient_and_may_replace_it(on):
+    x, h, y = small_chain()
+    seen = []
+
+    def double(grad):
+        seen.append(grad.copy())
+        return grad * 2
+
+    (x if on == "leaf" else h).register_hook(double)
+    y.backward()
+    if on == "leaf":
+        assert_close(seen, [[18.0, 36.0]])
+        assert_close(x.grad, [36.0, 72.0])
+    else:
+        assert_close(seen, [[6.0, 12.0]])  # the sum over h's consumers, once
+        assert_close(x.grad, [36.0, 72.0])  # the replaced gradient flows on
+
+
+def test_a_hook_returning_none_keeps_the_gradient_and_hooks_run_in_order():
+    x, h, y = small_chain()
+    order = []
+    h.register_hook(lambda g: order.append("first"))
+    h.register_hook(lambda g: (order.append("second"), g + 1)[1])
+    h.retain_grad()
+    y.backward()
+    assert order == ["first", "second"]
+    assert_close(h.grad, [7.0, 13.0])  # .grad holds what the hooks made of it
+    assert_close(x.grad, [21.0, 39.0])
+
+
+def test_a_removed_hook_no_longer_runs():
+    x, h, y = small_chain()
+    handle = h.register_hook(lambda g: g * 0)
+    handle.remove()
+    handle.remove()  # twice is harmless
+    y.backward()
+    assert_close(x.grad, [18.0, 36.0])
+
+
+def test_a_hook_that_changes_the_shape_is_refused():
+    x, h, y = small_chain()
+    h.register_hook(lambda g: g.sum())
+    with pytest.raises(ValueError, match="keep the shape"):
+        y.backward()
+
+
+def test_hooks_run_in_transforms_and_see_tensors_under_higher_order():
+    kinds = []
+
+    def f(x):
+        h = x ** 3
+        h.register_hook(lambda g: kinds.append(type(g).__name__))
+        return (h * h).sum()  # x**6: h's gradient 2h depends on x
+
+    assert_close(ag.grad(f)(np.array([1.0, 2.0])), [6.0, 192.0])
+    assert_close(ag.grad(lambda x: ag.grad(f)(x).sum())(np.array([1.0, 2.0])), [30.0, 480.0])
+    # First call: a plain backward (arrays). Second: the inner backward records (Tensors),
+    # and the outer one passes h again (arrays).
+    assert kinds == ["ndarray", "Tensor", "ndarray"]
+
+
+def test_register_hook_needs_a_tensor_that_requires_grad():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        ag.tensor([1.0]).register_hook(lambda g: g)
+
+
+# ---- the graph after backward ---------------------------------------------------------------
+def test_a_plain_backward_keeps_the_structure_and_frees_only_saved_values():
+    x, h, y = small_chain()
+    squares = y.grad_fn.inputs[0]
+    y.backward()
+    assert y.grad_fn.inputs == (squares,) and squares.grad_fn.inputs == (h, h)
+    assert h.grad_fn.inputs[0] is x and h.grad_fn.inputs[1] == 3
+    assert all(t.grad_fn.freed for t in (y, squares, h))
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+# ---- in-place: only a value a rule will read is a hazard ------------------------------------
+def test_an_in_place_update_that_no_rule_reads_is_allowed():
+    x = ag.tensor(1.0, requires_grad=True)
+    d = x * 1.0
+    d += d * 2   # d * 2's rule for d reads only the 2
+    d.backward()
+    assert_close(x.grad, 3.0)
+
+
+def test_micrograd_more_ops_unchanged():
+    """micrograd's own test_more_ops (in-place updates of recorded values), against finite
+    differences of the same program."""
+    def program(a, b):
+        c = a + b
+        d = a * b + b ** 3
+        c += c + 1
+        c += 1 + c + (-a)
+        d += d * 2 + (b + a).relu()
+        d += 3 * d + (b - a).relu()
+        e = c - d
+        f = e ** 2
+        g = f / 2.0
+        g += 10.0 / f
+        return g
+
+    a, b = ag.tensor(-4.0, requires_grad=True), ag.tensor(2.0, requires_grad=True)
+    g = program(a, b)
+    g.backward()
+    value = lambda a_, b_: program(ag.tensor(a_), ag.tensor(b_)).item()
+    eps = 1e-6
+    assert_close(g.item(), value(-4.0, 2.0))
+    assert_close(a.grad, (value(-4 + eps, 2.0) - value(-4 - eps, 2.0)) / (2 * eps), rtol=1e-6)
+    assert_close(b.grad, (value(-4.0, 2 + eps) - value(-4.0, 2 - eps)) / (2 * eps), rtol=1e-6)
+
+
+@pytest.mark.parametrize("case", ["operand of multiply", "operand of exp", "output of exp",
+                                  "operand of matmul", "operand under no_grad"])
+def test_an_in_place_change_a_rule_reads_raises(case):
+    x = ag.tensor([0.5, 1.0], requires_grad=True)
+    w = ag.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    h = x * 1.0
+    if case == "operand of multiply":
+        y, op = h * x, "multiply"   # multiply's rule for x reads h
+        h += 1.0
+    elif case == "operand of exp":
+        y, op = ag.exp(h), "exp"    # exp reads its output only: then the output changes
+        y += 1.0
+        y = y * 1.0
+        op = None
+    elif case == "output of exp":
+        y, op = ag.exp(h), "exp"
+        with ag.no_grad():
+            y *= 2.0
+    elif case == "operand of matmul":
+        y, op = h @ w, "matmul"
+        h *= 2.0
+    else:
+        y, op = h * h, "multiply"
+        with ag.no_grad():
+            h += 1.0
+    if op is None:  # a recorded in-place op on the output moves exp's node: still exact
+        y.sum().backward()
+        assert_close(x.grad, np.exp([0.5, 1.0]))
+        return
+    with pytest.raises(RuntimeError, match=f"`{op}` needs"):
+        y.sum().backward()
+
+
+# ---- the package's own imports --------------------------------------------------------------
+def test_the_import_graph_of_the_package_has_no_cycle():
+    import ast
+    import pathlib
+
+    package = pathlib.Path(ag.__file__).parent
+    imports = {}
+    for path in package.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        found = set()
+        for node in ast.walk(tree):  # imports inside functions count too
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    found.add(node.module.split(".")[0])
+                else:
+                    found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("autograd_lite."):
+                found.add(node.module.split(".")[1])
+        imports[path.stem] = found - {path.stem}
+    assert {"engine", "tensor", "primitives", "node"} <= set(imports)
+    state = {}  # module -> "visiting" | "done"
+
+    def visit(module, path):
+        state[module] = "visiting"
+        for dependency in sorted(imports.get(module, ())):
+            if state.get(dependency) == "visiting":
+                raise AssertionError(f"import cycle: {' -> '.join(path + [dependency])}")
+            if dependency not in state:
+                visit(dependency, path + [dependency])
+        state[module] = "done"
+
+    for module in sorted(imports):
+        if module != "__init__" and module not in state:
+            visit(module, [module])
+    assert "tensor" not in imports["engine"] and "engine" in imports["tensor"]
