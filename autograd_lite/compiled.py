@@ -39,16 +39,15 @@ against the engine on the call that traced it.
 """
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from . import functional
-from .engine import (backprop, broadcast_axes, enable_grad, graph_nodes, no_grad,
-                     rule_arguments, unbroadcast)
+from .engine import (backprop, broadcast_axes, enable_grad, graph_nodes, no_grad, node_step,
+                     unbroadcast)
 from .tensor import Tensor
 
 RETRACE_WARNING = 8  # traces of one compiled function before it warns that it keeps retracing
@@ -302,32 +301,35 @@ def _same_captures(seen: tuple, now: tuple) -> bool:
     return True
 
 
-_LOCAL = re.compile(r"\b[vg]\d+\b")  # the program's intermediate values and gradients
+class _Statement(NamedTuple):
+    """One line of a program, with the names of values and gradients it defines and reads."""
+
+    code: str
+    defines: tuple[str, ...] = ()
+    uses: tuple[str, ...] = ()
 
 
-def _free_after_last_use(lines: list[str]) -> list[str]:
-    """``lines`` with ``del`` statements for each value and gradient right after the line
-    that reads it last.  A function's locals live until it returns, which on a large
-    model would keep every activation and gradient at once; the engine frees them as its
-    walk goes, and so does the replay."""
+def _free_after_last_use(statements: list[_Statement]) -> list[str]:
+    """The program's lines, with ``del`` statements for each value and gradient right
+    after the statement that reads it last.  A function's locals live until it returns,
+    which on a large model would keep every activation and gradient at once; the engine
+    frees them as its walk goes, and so does the replay."""
     last_use = {}
-    for i, line in enumerate(lines):
-        code = line.split("  #")[0]
-        defined, _, used = code.rpartition(" = ")
-        for name in _LOCAL.findall(defined):
+    for i, statement in enumerate(statements):
+        for name in statement.defines:
             last_use.setdefault(name, i)  # defined and never read: free it at once
-        for name in _LOCAL.findall(used):
+        for name in statement.uses:
             last_use[name] = i
     dead_after: dict[int, list[str]] = {}
     for name, i in last_use.items():
-        if not lines[i].lstrip().startswith("return"):
+        if not statements[i].code.lstrip().startswith("return"):
             dead_after.setdefault(i, []).append(name)
-    freed = []
-    for i, line in enumerate(lines):
-        freed.append(line)
+    lines = []
+    for i, statement in enumerate(statements):
+        lines.append(statement.code)
         if i in dead_after:
-            freed.append(f"    del {', '.join(sorted(dead_after[i], key=lambda n: int(n[1:])))}")
-    return freed
+            lines.append(f"    del {', '.join(sorted(dead_after[i]))}")
+    return lines
 
 
 def _compare(program: _Program, replayed: tuple, expected: tuple, where: str) -> None:
@@ -380,13 +382,14 @@ class _Program:
         for node in nodes:
             if any(id(t) in leads for t in node.grad_fn.inputs if isinstance(t, Tensor)):
                 leads.add(id(node))
-        lines = [f"def replay({', '.join(f'a{i}' for i in range(len(arrays)))}):"]
-        lines += self._input_comments
-        lines += self._forward(nodes)
-        lines += self._backward(out, nodes, leads, targets)
+        statements = [_Statement(f"def replay({', '.join(f'a{i}' for i in range(len(arrays)))}):")]
+        statements += [_Statement(comment) for comment in self._input_comments]
+        statements += self._forward(nodes)
+        statements += self._backward(out, nodes, leads, targets)
         gradients = [self._gradient_name(t) for t in targets]
-        lines.append(f"    return {self._names[id(out)]}, [{', '.join(gradients)}]")
-        self.source = "\n".join(_free_after_last_use(lines))
+        statements.append(_Statement(f"    return {self._names[id(out)]}, [{', '.join(gradients)}]",
+                                     uses=(self._names[id(out)], *gradients)))
+        self.source = "\n".join(_free_after_last_use(statements))
         scope: dict[str, Any] = {}
         # The source is ours, built from the recorded graph (no user text): exec is the compiler.
         exec(compile(self.source, "<compile_grad program>", "exec"), self.namespace, scope)  # noqa: S102
@@ -435,10 +438,12 @@ class _Program:
                             if f"a{i}" not in self._used_inputs]
 
     def _operand(self, operand: Any, array: Any) -> str:
-        """The source expression of an operand: a name, a literal or a frozen constant."""
+        """The source expression of an operand: a name, a literal or a frozen constant.
+        A value's name is noted in ``self._reads`` (what the statement being built reads)."""
         name = self._names.get(id(operand))
         if name is not None:
             self._used_inputs.add(name)
+            self._reads.append(name)
             return name
         if isinstance(operand, Tensor):
             # A Tensor that is neither an argument nor recorded (a closure's parameter, a
@@ -469,9 +474,9 @@ class _Program:
         return name
 
     # -- the two halves ---------------------------------------------------------------------
-    def _forward(self, nodes: list) -> list[str]:
+    def _forward(self, nodes: list) -> list[_Statement]:
         self._used_inputs: set[str] = set()
-        lines = ["    # forward, in creation order"]
+        lines = [_Statement("    # forward, in creation order")]
         for k, node in enumerate(nodes):
             prim = node.grad_fn.op
             for operand, version in zip(node.grad_fn.inputs, node.grad_fn.versions):
@@ -479,13 +484,16 @@ class _Program:
                     raise RuntimeError(f"compile_grad: `{prim.name}` uses a Tensor that was "
                                        "modified in place after it was recorded")
             self.namespace[f"f{k}"] = prim.forward
+            self._reads = []
             call = f"f{k}({self._arguments(node)})"
             if prim.residual:  # the forward also returns what its rules reuse
-                lines.append(f"    v{k}, residual{k} = {call}  # {prim.name} {node.shape}")
+                lines.append(_Statement(f"    v{k}, residual{k} = {call}  # {prim.name} {node.shape}",
+                                        (f"v{k}", f"residual{k}"), tuple(self._reads)))
                 continue
             if node.data.ndim == 0:  # NumPy reductions give scalars; the engine wraps them
                 call = f"asarray({call})"
-            lines.append(f"    v{k} = {call}  # {prim.name} {node.shape}")
+            lines.append(_Statement(f"    v{k} = {call}  # {prim.name} {node.shape}",
+                                    (f"v{k}",), tuple(self._reads)))
         return lines
 
     def _arguments(self, node: Tensor, *leading: str) -> str:
@@ -494,17 +502,19 @@ class _Program:
         parts += [f"{key}={self._constant(v)}" for key, v in node.grad_fn.kwargs.items()]
         return ", ".join(parts)
 
-    def _backward(self, out: Tensor, nodes: list, leads: set, targets: list) -> list[str]:
-        """One line per rule that leads to a target, newest operation first (the order of
-        the engine's walk, so gradients are summed in the same order).  The rules also run
-        once here, on the trace's arrays, to learn each gradient's shape."""
+    def _backward(self, out: Tensor, nodes: list, leads: set, targets: list) -> list[_Statement]:
+        """One statement per rule that leads to a target, newest operation first (the
+        order of the engine's walk, so gradients are summed in the same order).  Each
+        node's step (`engine.node_step`, as the engine runs it) also runs once here, on
+        the trace's arrays: what it computes and how it fits shapes is written out."""
         self._grads: dict[int, str] = {}  # id(Tensor) -> name of its gradient so far
         root = self._names[id(out)]
         # A fresh seed each call: a rule may pass it on unchanged into a returned gradient.
         self.namespace["seed"] = np.ones_like(out.data)
-        lines = ["    # backward, newest operation first", f"    g{root[1:]} = seed.copy()"]
+        lines = [_Statement("    # backward, newest operation first"),
+                 _Statement(f"    g{root[1:]} = seed.copy()", (f"g{root[1:]}",))]
         self._grads[id(out)] = f"g{root[1:]}"
-        values = {id(out): np.ones_like(out.data)}  # the trace's gradients, for shapes
+        values = {id(out): np.ones_like(out.data)}  # the trace's gradients
         for k in range(len(nodes) - 1, -1, -1):
             node = nodes[k]
             g_name = self._grads.get(id(node))
@@ -512,49 +522,55 @@ class _Program:
                 continue
             g = values.pop(id(node))
             prim = node.grad_fn.op
-            for i, operand in enumerate(node.grad_fn.inputs):
-                if id(operand) not in leads:
+            rule_shapes: dict[int, tuple] = {}  # operand -> shape of its rule's result
+
+            def fit(i: int, gi: Any, shape: tuple, shapes: dict = rule_shapes) -> Any:
+                shapes[i] = gi.shape
+                return unbroadcast(gi, shape)
+
+            with no_grad():
+                steps = node_step(node, g, fit=fit)
+            for i, operand, gi in steps:
+                if id(operand) not in leads:  # dead rule: its gradient reaches no target
                     continue
-                rule = prim.rule(i)
-                self.namespace[f"r{k}_{i}"] = rule
-                _, saved, kwargs = rule_arguments(node.grad_fn, node, create_graph=False)
+                self.namespace[f"r{k}_{i}"] = prim.rule(i)
+                self._reads = [g_name]
                 residual = f", residual=residual{k}" if prim.residual else ""
-                with no_grad():
-                    gi = rule(g, node.data, *saved, **kwargs)
                 call = f"r{k}_{i}({self._arguments(node, g_name, f'v{k}')}{residual})"
-                if isinstance(gi, Tensor):  # a rule that calls a primitive (getitem's untake)
+                self._reads.append(f"v{k}")
+                if prim.residual:
+                    self._reads.append(f"residual{k}")
+                if isinstance(gi, Tensor):  # a rule that calls a primitive on arrays
                     call, gi = f"{call}.data", gi.data
-                call, gi = self._fit(call, gi, operand.shape)
+                call = self._fit(call, rule_shapes.get(i, operand.shape), operand.shape)
                 into = self._grads.get(id(operand))
                 if into is None:
                     into = self._grads[id(operand)] = (self._names[id(operand)].replace("v", "g", 1)
                                                        if operand.grad_fn is not None
                                                        else f"grad_{self._names[id(operand)]}")
                     values[id(operand)] = gi
-                    lines.append(f"    {into} = {call}  # {prim.name}, operand {i}")
+                    code = f"    {into} = {call}  # {prim.name}, operand {i}"
                 else:
                     values[id(operand)] = values[id(operand)] + gi
-                    lines.append(f"    {into} = {into} + {call}  # {prim.name}, operand {i}")
+                    code = f"    {into} = {into} + {call}  # {prim.name}, operand {i}"
+                    self._reads.append(into)
+                lines.append(_Statement(code, (into,), tuple(self._reads)))
         return lines
 
-    def _fit(self, call: str, g: np.ndarray, shape: tuple) -> tuple[str, np.ndarray]:
-        """``call`` extended to give a gradient of ``shape``, decided from the traced ``g``.
-
-        A pure sum over broadcast axes is written out (``add_reduce`` over fixed axes,
-        then a reshape if axes of length 1 must come back); anything else calls the
-        engine's `unbroadcast`.  The written-out form is used only when it gives exactly
-        what `unbroadcast` gives on the traced gradient."""
-        if g.shape == shape:
-            return call, g
-        expected = unbroadcast(g, shape)
-        axes, lead = broadcast_axes(g.shape, shape)
+    @staticmethod
+    def _fit(call: str, gshape: tuple, shape: tuple) -> str:
+        """``call`` extended to give a gradient of ``shape`` from one of ``gshape``, as
+        `unbroadcast` would: a pure sum over broadcast axes is written out (``add_reduce``
+        over fixed axes, then a reshape where axes of length 1 must come back); anything
+        else (stretching) calls `unbroadcast` itself."""
+        if gshape == shape:
+            return call
+        axes, lead = broadcast_axes(gshape, shape)
         if lead >= 0 and axes:
-            reduced = np.add.reduce(g, axis=axes)
+            kept = tuple(n for j, n in enumerate(gshape) if j not in axes)
             fitted = f"add_reduce({call}, {axes!r})"
-            if reduced.shape != shape and reduced.size == int(np.prod(shape)):
-                reduced = reduced.reshape(shape)
-                fitted += f".reshape({shape!r})"
-            if reduced.shape == shape and np.array_equal(reduced, expected):
-                return fitted, expected
-        return f"unbroadcast({call}, {shape!r})", expected
-
+            if kept == shape:
+                return fitted
+            if int(np.prod(kept)) == int(np.prod(shape)):
+                return f"{fitted}.reshape({shape!r})"
+        return f"unbroadcast({call}, {shape!r})"

@@ -198,12 +198,14 @@ def _history_at(t, version: int):
     return t
 
 
-def node_step(tensor, g, create_graph: bool = False) -> list[tuple[int, Any, Any]]:
+def node_step(tensor, g, create_graph: bool = False, fit=None) -> list[tuple[int, Any, Any]]:
     """The rules of ``tensor``'s node applied to its gradient ``g``.
 
     Returns ``(position, operand, gradient)`` for each operand that requires grad,
-    each gradient fitted to its operand's shape.  Raises when the graph was freed, or
-    when a rule that must run reads a value changed in place since it was recorded.
+    each gradient fitted to its operand's shape (by `unbroadcast`, or by
+    ``fit(position, gradient, shape)``: the compiler notes the shapes there).  Raises
+    when the graph was freed, or when a rule that must run reads a value changed in
+    place since it was recorded.
     """
     node = tensor.grad_fn
     if node.saved is None:
@@ -228,7 +230,7 @@ def node_step(tensor, g, create_graph: bool = False) -> list[tuple[int, Any, Any
         gi = op.rule(i)(g, ans, *args, **kwargs)
         shape = operand.data.shape
         if gi.shape != shape:
-            gi = unbroadcast(gi, shape)
+            gi = unbroadcast(gi, shape) if fit is None else fit(i, gi, shape)
         if anomaly is not None:
             anomaly.backward(node, i, gi)
         result.append((i, operand, gi))
