@@ -7,13 +7,14 @@
     optimizer.zero_grad(); loss.backward(); optimizer.step()
 """
 from . import optim
-from .layers import Dropout, Identity, Linear, LogSoftmax, ReLU, Sequential, Sigmoid, Softmax, Tanh
+from .layers import Dropout, Flatten, Identity, Linear, LogSoftmax, ReLU, Sequential, Sigmoid, Softmax, Tanh
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from .module import IncompatibleKeys, Module, Parameter
+from .module import IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter
 from .training import fit
 
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Identity",
-    "IncompatibleKeys", "Linear", "LogSoftmax", "MSELoss", "Module", "Parameter", "ReLU",
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Flatten", "Identity",
+    "IncompatibleKeys", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList",
+    "Parameter", "ReLU",
     "Sequential", "Sigmoid", "Softmax", "Tanh", "fit", "optim",
 ]
