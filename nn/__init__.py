@@ -6,15 +6,16 @@
     loss = nn.CrossEntropyLoss()(model(X), y)
     optimizer.zero_grad(); loss.backward(); optimizer.step()
 """
-from . import optim
+from . import init, optim, utils
+from .data import DataLoader
 from .layers import Dropout, Flatten, Identity, Linear, LogSoftmax, ReLU, Sequential, Sigmoid, Softmax, Tanh
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .module import IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter
 from .training import fit
 
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Flatten", "Identity",
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "DataLoader", "Dropout", "Flatten", "Identity",
     "IncompatibleKeys", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList",
     "Parameter", "ReLU",
-    "Sequential", "Sigmoid", "Softmax", "Tanh", "fit", "optim",
+    "Sequential", "Sigmoid", "Softmax", "Tanh", "fit", "init", "optim", "utils",
 ]
