@@ -6,14 +6,18 @@
     loss = nn.CrossEntropyLoss()(model(X), y)
     optimizer.zero_grad(); loss.backward(); optimizer.step()
 """
-from . import optim
-from .layers import Dropout, Identity, Linear, LogSoftmax, ReLU, Sequential, Sigmoid, Softmax, Tanh
-from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from .module import IncompatibleKeys, Module, Parameter
+from . import init, optim, utils
+from .data import DataLoader
+from .layers import (Dropout, Flatten, Identity, Linear, LogSoftmax, ReLU, Sequential, Sigmoid,
+                     Softmax, Tanh)
+from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
+                     MSELoss, NLLLoss, SmoothL1Loss)
+from .module import IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter
 from .training import fit
 
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Identity",
-    "IncompatibleKeys", "Linear", "LogSoftmax", "MSELoss", "Module", "Parameter", "ReLU",
-    "Sequential", "Sigmoid", "Softmax", "Tanh", "fit", "optim",
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "DataLoader", "Dropout", "Flatten",
+    "HuberLoss", "Identity", "IncompatibleKeys", "KLDivLoss", "L1Loss", "Linear", "LogSoftmax",
+    "MSELoss", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU",
+    "Sequential", "Sigmoid", "SmoothL1Loss", "Softmax", "Tanh", "fit", "init", "optim", "utils",
 ]

@@ -7,7 +7,7 @@ import numpy as np
 
 import autograd_lite as ag
 
-from .module import Module, Parameter, TensorLike
+from .module import Module, Parameter, TensorLike, check_module
 
 
 class Linear(Module):
@@ -34,6 +34,12 @@ class Linear(Module):
                      if bias else None)
 
     def forward(self, x: TensorLike) -> TensorLike:
+        shape = np.shape(x)
+        if not shape or shape[-1] != self.in_features:
+            # NumPy's matmul would say "mismatch in its core dimension 0" without the layer.
+            got = f"{shape[-1]} features" if shape else "no feature axis"
+            raise ValueError(f"Linear(in_features={self.in_features}): input has {got} "
+                             f"(shape {shape})")
         y = ag.matmul(x, self.weight)
         return y if self.bias is None else y + self.bias
 
@@ -52,10 +58,7 @@ class Sequential(Module):
     def __init__(self, *modules: Module) -> None:
         super().__init__()
         for i, module in enumerate(modules):
-            if not isinstance(module, Module):
-                raise TypeError(f"Sequential takes Modules, got {type(module).__name__} "
-                                f"at position {i}")
-            setattr(self, str(i), module)
+            setattr(self, str(i), check_module("Sequential", module, f"at position {i}"))
 
     def forward(self, x: TensorLike) -> TensorLike:
         for module in self._registry.values():
@@ -73,6 +76,28 @@ class Sequential(Module):
         if isinstance(index, slice):
             return Sequential(*modules[index])
         return modules[index]
+
+
+class Flatten(Module):
+    """Merges axes ``start_axis`` .. ``end_axis`` (inclusive; negative counts from the
+    end) into one: (N, C, H, W) -> (N, C*H*W) with the defaults.  A view, no copy."""
+
+    def __init__(self, start_axis: int = 1, end_axis: int = -1) -> None:
+        super().__init__()
+        self.start_axis, self.end_axis = int(start_axis), int(end_axis)
+
+    def forward(self, x: TensorLike) -> TensorLike:
+        shape = np.shape(x)
+        start = self.start_axis + len(shape) if self.start_axis < 0 else self.start_axis
+        end = self.end_axis + len(shape) if self.end_axis < 0 else self.end_axis
+        if not (0 <= start < len(shape) and 0 <= end < len(shape)) or start > end:
+            raise ValueError(f"{self!r}: cannot flatten axes {self.start_axis}..{self.end_axis} "
+                             f"of an input of shape {shape}")
+        merged = int(np.prod(shape[start:end + 1]))  # explicit: -1 is ambiguous for size 0
+        return ag.reshape(x, shape[:start] + (merged,) + shape[end + 1:])
+
+    def extra_repr(self) -> str:
+        return f"start_axis={self.start_axis}, end_axis={self.end_axis}"
 
 
 class Identity(Module):

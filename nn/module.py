@@ -1,7 +1,8 @@
-"""Parameter and Module: registration, naming, train/eval, and saving state.
+"""Parameter, Module and the containers ModuleList / ModuleDict: registration, buffers,
+naming, train/eval, and saving state.
 
 A Module registers every `Parameter` or `Module` assigned to one of its attributes,
-in assignment order.  Calling a module runs ``forward`` inside
+in assignment order, and the buffers declared with `Module.register_buffer`.  Calling a module runs ``forward`` inside
 ``ag.name_scope(<its attribute name>)`` so recorded operations know which module
 made them, and the outermost call keeps each Parameter's ``.name`` equal to its
 dotted path (``"hidden.weight"``): that is what graph drawing labels nodes with.
@@ -14,7 +15,7 @@ import tempfile
 import threading
 import zipfile
 import zlib
-from typing import Any, Iterator, Mapping, NamedTuple
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple
 
 import numpy as np
 
@@ -64,6 +65,16 @@ class Parameter(ag.Tensor):
         return "Parameter" + super().__repr__().removeprefix("Tensor")
 
 
+def _buffer_array(value: Any, name: str) -> np.ndarray | None:
+    """What a buffer holds: an ndarray (a Tensor's values, detached) or None."""
+    if value is None:
+        return None
+    array = value.data if isinstance(value, ag.Tensor) else np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"buffer {name!r} must hold numbers, got dtype {array.dtype}")
+    return array
+
+
 class IncompatibleKeys(NamedTuple):
     """What `Module.load_state_dict(strict=False)` skipped."""
 
@@ -86,6 +97,8 @@ class Module:
     def __init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "_registry", {})     # attribute name -> Parameter | Module, in order
+        set_(self, "_buffers", {})      # attribute name -> ndarray | None, in order
+        set_(self, "_transient", set())  # names of buffers left out of the state dict
         set_(self, "_scope_name", "")   # attribute name in the first parent ("" if none)
         set_(self, "_named_at", -1)     # _tree_generation when this root last named its tree
         set_(self, "training", True)
@@ -98,7 +111,9 @@ class Module:
             raise AttributeError(
                 f"cannot assign {name!r} before Module.__init__() ran: call "
                 f"super().__init__() first in {type(self).__name__}.__init__")
-        if isinstance(value, (Parameter, Module)):
+        if name in self._buffers:
+            value = self._buffers[name] = _buffer_array(value, name)
+        elif isinstance(value, (Parameter, Module)):
             if isinstance(value, Module) and value is not self and not value._scope_name:
                 object.__setattr__(value, "_scope_name", name)  # the first parent names it
             registry[name] = value
@@ -110,7 +125,27 @@ class Module:
     def __delattr__(self, name: str) -> None:
         if self._registry.pop(name, None) is not None:
             _bump_generation()
+        self._buffers.pop(name, None)
+        self._transient.discard(name)
         object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, array: Any, persistent: bool = True) -> None:
+        """Keep ``array`` (state that is not trained, e.g. a running mean) as ``self.<name>``.
+
+        A buffer is a NumPy array (a Tensor's values, or anything ``numpy.asarray``
+        takes) or None.  It is listed by `buffers` and, unless ``persistent=False``,
+        saved and loaded with the parameters; an optimizer never sees it.  Assigning
+        to ``self.<name>`` later replaces the buffer's array.
+        """
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{type(self).__name__}.register_buffer: buffer name must be a "
+                           f"non-empty string without '.', got {name!r}")
+        if name not in self._buffers and hasattr(self, name):
+            raise KeyError(f"{type(self).__name__}.register_buffer: attribute {name!r} "
+                           "already exists")
+        self._buffers[name] = None  # from now on __setattr__ treats `name` as a buffer
+        (self._transient.discard if persistent else self._transient.add)(name)
+        setattr(self, name, array)
 
     def _named_members(self, prefix: str = "", seen: set | None = None
                        ) -> Iterator[tuple[str, "Parameter | Module"]]:
@@ -131,6 +166,26 @@ class Module:
 
     def parameters(self) -> Iterator[Parameter]:
         return (m for _, m in self.named_parameters())
+
+    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        """``(dotted name, array)`` for every buffer that is not None, module by module
+        in `named_modules` order (``("bn.running_mean", array)``)."""
+        for path, module in self.named_modules():
+            prefix = path + "." if path else ""
+            for name, array in module._buffers.items():
+                if array is not None:
+                    yield prefix + name, array
+
+    def buffers(self) -> Iterator[np.ndarray]:
+        return (array for _, array in self.named_buffers())
+
+    def _persistent_buffers(self) -> Iterator[tuple[str, np.ndarray, "Module", str]]:
+        """(dotted name, array, owning module, attribute name) of what the state dict holds."""
+        for path, module in self.named_modules():
+            prefix = path + "." if path else ""
+            for name, array in module._buffers.items():
+                if array is not None and name not in module._transient:
+                    yield prefix + name, array, module, name
 
     def named_modules(self) -> Iterator[tuple[str, "Module"]]:
         """``("", self)`` then every sub-module with its dotted name."""
@@ -195,17 +250,22 @@ class Module:
 
     # ---- state ---------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Dotted parameter name -> a copy of its array."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """Dotted name -> a copy of its array: the parameters, then the persistent buffers."""
+        state = {name: p.data.copy() for name, p in self.named_parameters()}
+        state.update((name, array.copy()) for name, array, _, _ in self._persistent_buffers())
+        return state
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
-        """Copy ``state``'s arrays into the parameters, in place and keeping their dtype.
+        """Copy ``state``'s arrays into the parameters and buffers, in place and keeping
+        their dtype.
 
-        Missing or unexpected keys (when ``strict``) and wrong shapes or non-numeric
-        values (always) raise one ValueError naming every offending key, and then
-        nothing is loaded.  Optimizers holding the parameters keep working.
+        Missing or unexpected keys (when ``strict``), and wrong shapes or values that do
+        not fit the dtype (always), raise one ValueError naming every offending key, and
+        then nothing is loaded.  Optimizers holding the parameters keep working.
         """
-        own = dict(self.named_parameters())
+        parameters = dict(self.named_parameters())
+        buffers = {name: array for name, array, _, _ in self._persistent_buffers()}
+        own = {**parameters, **buffers}
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         problems = []
@@ -217,11 +277,15 @@ class Module:
         for key in (k for k in own if k in state):
             value = state[key]
             array = value.data if isinstance(value, ag.Tensor) else np.asarray(value)
+            kind = "parameter" if key in parameters else "buffer"
             if array.dtype.kind not in "biuf":
                 problems.append(f"{key!r} has non-numeric dtype {array.dtype}")
             elif array.shape != own[key].shape:
-                problems.append(f"{key!r} has shape {array.shape}, the parameter "
+                problems.append(f"{key!r} has shape {array.shape}, the {kind} "
                                 f"{own[key].shape}")
+            elif not np.can_cast(array.dtype, own[key].dtype, "same_kind"):
+                problems.append(f"{key!r} has dtype {array.dtype}, the {kind} "
+                                f"{own[key].dtype}")
             else:
                 arrays[key] = array
         if problems:
@@ -229,10 +293,32 @@ class Module:
                              + "; nothing was loaded")
         with ag.no_grad():
             for key, array in arrays.items():
-                # In place (optimizers keep the same arrays), bumping the version so a
-                # graph recorded before the load refuses to backward.
-                own[key].copy_(array)
+                if key in parameters:
+                    # In place (optimizers keep the same arrays), bumping the version so a
+                    # graph recorded before the load refuses to backward.
+                    parameters[key].copy_(array)
+                else:
+                    np.copyto(buffers[key], array, casting="same_kind")
         return IncompatibleKeys(missing, unexpected)
+
+    def astype(self, dtype: Any) -> "Module":
+        """Convert every floating parameter (and its gradient) and floating buffer to
+        ``dtype``, in place: the Parameter objects stay, so do the optimizers holding
+        them (whose state keeps its old dtype until they are rebuilt).  Integer buffers
+        (counters) keep theirs, as in PyTorch.  Returns self.
+        """
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}.astype needs a floating dtype, got {dtype}")
+        for parameter in self.parameters():
+            parameter.data = parameter.data.astype(dtype, copy=False)
+            if parameter.grad is not None:
+                parameter.grad = parameter.grad.astype(dtype, copy=False)
+        for module in self.modules():
+            for name, array in module._buffers.items():
+                if array is not None and array.dtype.kind == "f":
+                    setattr(module, name, array.astype(dtype, copy=False))
+        return self
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the state dict to ``path`` as an ``.npz`` archive (exactly that path).
@@ -284,3 +370,134 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def check_module(owner: str, module: Any, where: str) -> "Module":
+    """``module`` if it is a Module, else a TypeError naming the container and the slot."""
+    if not isinstance(module, Module):
+        raise TypeError(f"{owner} takes Modules, got {type(module).__name__} {where}")
+    return module
+
+
+class ModuleList(Module):
+    """A list of modules, registered as ``"0"``, ``"1"``, ... (so their parameters are the
+    container's).  ``len``, iteration, indexing (a slice gives a ModuleList of the same
+    modules), assignment and deletion by index, ``append``, ``extend``, ``insert`` and
+    ``+=`` work as on a list; it has no ``forward``: the owner decides how to call them.
+    """
+
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _renumber(self, modules: list[Module]) -> None:
+        """Register ``modules`` as "0", "1", ... (names follow positions, as in PyTorch)."""
+        for name in list(self._registry):
+            delattr(self, name)
+        for i, module in enumerate(modules):
+            setattr(self, str(i), check_module("ModuleList", module, f"at position {i}"))
+
+    def __len__(self) -> int:
+        return len(self._registry)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._registry.values()))
+
+    def __getitem__(self, index: int | slice) -> "Module":
+        modules = list(self._registry.values())
+        return ModuleList(modules[index]) if isinstance(index, slice) else modules[index]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        modules = list(self._registry.values())
+        modules[index] = module
+        self._renumber(modules)
+
+    def __delitem__(self, index: int | slice) -> None:
+        modules = list(self._registry.values())
+        del modules[index]
+        self._renumber(modules)
+
+    def insert(self, index: int, module: Module) -> None:
+        modules = list(self._registry.values())
+        modules.insert(index, module)
+        self._renumber(modules)
+
+    def append(self, module: Module) -> "ModuleList":
+        setattr(self, str(len(self)), check_module("ModuleList", module, "in append"))
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> "ModuleList":
+        if isinstance(modules, Module) and not isinstance(modules, ModuleList):
+            raise TypeError(f"ModuleList.extend takes an iterable of Modules, got a "
+                            f"{type(modules).__name__}: use append")
+        start = len(self)
+        for i, module in enumerate(list(modules)):
+            setattr(self, str(start + i),
+                    check_module("ModuleList", module, f"at position {start + i}"))
+        return self
+
+    def __iadd__(self, modules: Iterable[Module]) -> "ModuleList":
+        return self.extend(modules)
+
+
+class ModuleDict(Module):
+    """An ordered mapping from names to modules, each registered under its key (so
+    ``"encoder.weight"``-style dotted names work).  Keys are non-empty strings without
+    ``.`` that do not shadow an attribute (``"train"`` would); ``[]``, ``in``, ``len``,
+    iteration over keys, ``keys``, ``values``, ``items``, ``update``, ``pop`` and
+    ``clear`` work as on a dict.
+    """
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None
+                 = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._registry[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(key, str) or not key or "." in key:
+            raise KeyError(f"ModuleDict keys must be non-empty strings without '.', got {key!r}")
+        if key not in self._registry and hasattr(self, key):
+            raise KeyError(f"ModuleDict key {key!r} would shadow the attribute of that name")
+        setattr(self, key, check_module("ModuleDict", module, f"for key {key!r}"))
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._registry:
+            raise KeyError(key)
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._registry)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._registry))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._registry
+
+    def keys(self) -> list[str]:
+        return list(self._registry)
+
+    def values(self) -> list[Module]:
+        return list(self._registry.values())
+
+    def items(self) -> list[tuple[str, Module]]:
+        return list(self._registry.items())
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        pairs = modules.items() if isinstance(modules, (Mapping, ModuleDict)) else modules
+        for key, module in pairs:
+            self[key] = module
+
+    def pop(self, key: str) -> Module:
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        for key in list(self._registry):
+            del self[key]

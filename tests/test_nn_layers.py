@@ -1,4 +1,6 @@
-"""Layers: Linear, Sequential, activations, Dropout (values, gradients, modes)."""
+"""Layers: Linear, Sequential, Flatten, activations, Dropout (values, gradients, modes)."""
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -8,6 +10,7 @@ from hypothesis.extra import numpy as hnp
 import autograd_lite as ag
 import nn
 
+rng = np.random.default_rng(0)
 finite = st.floats(-5, 5, allow_nan=False, width=64)
 small_arrays = hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4),
                           elements=finite)
@@ -175,3 +178,37 @@ def test_dropout_p_one_zeroes_everything_and_keeps_float32():
 def test_dropout_refuses_bad_p():
     with pytest.raises(ValueError, match="1.5"):
         nn.Dropout(1.5)
+
+
+@pytest.mark.parametrize("shape, message", [
+    ((32, 63), r"Linear\(in_features=64\): input has 63 features \(shape \(32, 63\)\)"),
+    ((), r"Linear\(in_features=64\): input has no feature axis \(shape \(\)\)"),
+    ((2, 3, 65), r"input has 65 features \(shape \(2, 3, 65\)\)"),
+])
+def test_linear_names_itself_when_the_input_does_not_fit(shape, message):
+    with pytest.raises(ValueError, match=message):
+        nn.Linear(64, 2)(np.ones(shape))
+
+
+@pytest.mark.parametrize("start, end, shape, expected", [
+    (1, -1, (2, 3, 4, 5), (2, 60)),
+    (0, -1, (2, 3, 4), (24,)),
+    (1, 2, (2, 3, 4, 5), (2, 12, 5)),
+    (-2, -1, (2, 3, 4), (2, 12)),
+    (1, 1, (2, 3), (2, 3)),
+    (1, -1, (2, 0, 3), (2, 0)),
+])
+def test_flatten_shapes_and_gradient(start, end, shape, expected):
+    x = ag.tensor(rng.normal(size=shape), requires_grad=True)
+    y = nn.Flatten(start, end)(x)
+    assert y.shape == expected
+    np.testing.assert_array_equal(y.data.ravel(), x.data.ravel())  # row-major order kept
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(x.grad, 2 * x.data)
+
+
+@pytest.mark.parametrize("start, end, shape", [(1, -1, (3,)), (2, 1, (2, 3, 4)), (0, 5, (2, 3))])
+def test_flatten_refuses_axes_the_input_lacks(start, end, shape):
+    with pytest.raises(ValueError, match=rf"Flatten\(start_axis={start}, end_axis={end}\).*"
+                                         rf"{re.escape(str(shape))}"):
+        nn.Flatten(start, end)(np.ones(shape))

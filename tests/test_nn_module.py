@@ -439,3 +439,152 @@ def test_load_state_dict_invalidates_graphs_recorded_before_it():
     model.load_state_dict({"weight": np.zeros((2, 1)), "bias": np.zeros(1)})
     with pytest.raises(RuntimeError, match="modified in place"):
         loss.backward()
+
+
+# ---- buffers and astype ------------------------------------------------------------------------
+class Counting(nn.Module):
+    """A layer with a float buffer, an integer counter and a transient buffer."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 2, rng=np.random.default_rng(0))
+        self.register_buffer("running_mean", np.zeros(2))
+        self.register_buffer("count", np.array(0))
+        self.register_buffer("scratch", np.ones(3), persistent=False)
+
+    def forward(self, x):
+        self.count += 1
+        self.running_mean = 0.9 * self.running_mean + 0.1 * np.mean(ag.tensor(x).data, axis=0)
+        return self.linear(x)
+
+
+def test_buffers_are_listed_and_saved_but_are_not_parameters():
+    model = nn.Sequential(Counting())
+    assert [n for n, _ in model.named_buffers()] == ["0.running_mean", "0.count", "0.scratch"]
+    assert len(list(model.buffers())) == 3
+    assert [n for n, _ in model.named_parameters()] == ["0.linear.weight", "0.linear.bias"]
+    assert list(model.state_dict()) == ["0.linear.weight", "0.linear.bias", "0.running_mean",
+                                        "0.count"]
+
+
+def test_assigning_to_a_buffer_replaces_its_array():
+    model = Counting()
+    model(np.ones((4, 2)))
+    model(np.ones((4, 2)))
+    assert model.count == 2 and model.count.dtype.kind == "i"
+    np.testing.assert_allclose(model.state_dict()["running_mean"], [0.19, 0.19])
+    model.running_mean = ag.tensor([5.0, 6.0])  # a Tensor's values, as an array
+    assert type(model.running_mean) is np.ndarray
+    np.testing.assert_array_equal(dict(model.named_buffers())["running_mean"], [5.0, 6.0])
+    model.running_mean = None  # a None buffer is listed nowhere
+    assert "running_mean" not in model.state_dict() and len(list(model.buffers())) == 2
+    del model.count
+    assert [n for n, _ in model.named_buffers()] == ["scratch"]
+
+
+def test_buffers_round_trip_through_save_and_load(tmp_path):
+    source, target = Counting(), Counting()
+    source(np.full((3, 2), 2.0))
+    source.save(tmp_path / "m.npz")
+    count_array = target.count
+    target.load(tmp_path / "m.npz")
+    assert target.count is count_array and target.count == 1  # loaded in place
+    np.testing.assert_array_equal(target.running_mean, source.running_mean)
+    np.testing.assert_array_equal(target.scratch, np.ones(3))  # transient: not in the file
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s.pop("running_mean"), "missing keys 'running_mean'"),
+    (lambda s: s.update(running_mean=np.zeros(3)), r"'running_mean' has shape \(3,\), the buffer"),
+    (lambda s: s.update(count=np.array(1.5)), "'count' has dtype float64, the buffer int64"),
+])
+def test_load_state_dict_checks_buffers_and_loads_nothing_then(change, message):
+    model = Counting()
+    state = {n: a + 1 for n, a in model.state_dict().items()}
+    change(state)
+    with pytest.raises(ValueError, match=message):
+        model.load_state_dict(state)
+    assert model.count == 0 and np.all(model.running_mean == 0)
+    np.testing.assert_array_equal(model.linear.bias.data, Counting().linear.bias.data)
+
+
+@pytest.mark.parametrize("name, value, error, message", [
+    ("a.b", np.zeros(1), KeyError, "without '.'"),
+    ("", np.zeros(1), KeyError, "non-empty"),
+    ("linear", np.zeros(1), KeyError, "'linear' already exists"),
+    ("forward", np.zeros(1), KeyError, "'forward' already exists"),
+    ("words", np.array(["a"]), TypeError, "'words' must hold numbers"),
+])
+def test_register_buffer_errors(name, value, error, message):
+    with pytest.raises(error, match=message):
+        Counting().register_buffer(name, value)
+
+
+def test_astype_converts_parameters_grads_and_float_buffers_in_place():
+    model = Counting()
+    weight = model.linear.weight
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
+    model.linear(np.ones((1, 2))).sum().backward()
+    assert model.astype(np.float32) is model
+    assert model.linear.weight is weight and weight.dtype == np.float32
+    assert weight.grad.dtype == np.float32 and model.linear.bias.dtype == np.float32
+    assert model.running_mean.dtype == np.float32 and model.count.dtype.kind == "i"
+    optimizer.step()  # the optimizer holds the same Parameters
+    assert weight.dtype == np.float32
+    assert model(np.ones((1, 2), np.float32)).dtype == np.float32
+    with pytest.raises(TypeError, match="floating dtype"):
+        model.astype(np.int32)
+
+
+# ---- containers --------------------------------------------------------------------------------
+def _layer(n):
+    return nn.Linear(n, n)
+
+
+def test_module_list_registers_and_renumbers_like_a_list():
+    a, b, c, d = _layer(1), _layer(2), _layer(3), _layer(4)
+    layers = nn.ModuleList([a, b])
+    layers.append(c)
+    layers.insert(0, d)
+    assert list(layers) == [d, a, b, c] and len(layers) == 4 and layers[-1] is c
+    assert [n for n, _ in layers.named_parameters()][::2] == ["0.weight", "1.weight", "2.weight",
+                                                              "3.weight"]
+    del layers[1]
+    layers[0] = a
+    layers += [d]
+    assert list(layers) == [a, b, c, d]
+    assert isinstance(layers[1:3], nn.ModuleList) and list(layers[1:3]) == [b, c]
+    model = nn.Module()
+    model.blocks = layers
+    assert [n for n, _ in model.named_parameters()][0] == "blocks.0.weight"
+    assert model.blocks[3].weight.shape == (4, 4)
+
+
+def test_module_dict_registers_by_key():
+    a, b = _layer(1), _layer(2)
+    layers = nn.ModuleDict({"encoder": a})
+    layers["decoder"] = b
+    assert list(layers) == ["encoder", "decoder"] and layers.keys() == ["encoder", "decoder"]
+    assert layers.values() == [a, b] and layers.items() == [("encoder", a), ("decoder", b)]
+    assert "encoder" in layers and len(layers) == 2 and layers["decoder"] is b
+    assert [n for n, _ in layers.named_parameters()] == ["encoder.weight", "encoder.bias",
+                                                        "decoder.weight", "decoder.bias"]
+    assert layers.pop("encoder") is a and list(layers) == ["decoder"]
+    layers.update([("x", a)])
+    layers.clear()
+    assert len(layers) == 0 and list(layers.parameters()) == []
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: nn.ModuleList([_layer(1), np.ones(2)]), TypeError,
+     "ModuleList takes Modules, got ndarray at position 1"),
+    (lambda: nn.ModuleList().append("relu"), TypeError, "ModuleList takes Modules, got str"),
+    (lambda: nn.ModuleList().extend(_layer(1)), TypeError, "use append"),
+    (lambda: nn.ModuleDict({"a": 3}), TypeError, "ModuleDict takes Modules, got int for key 'a'"),
+    (lambda: nn.ModuleDict({"a.b": _layer(1)}), KeyError, "without '.'"),
+    (lambda: nn.ModuleDict({"train": _layer(1)}), KeyError, "shadow"),
+    (lambda: nn.ModuleDict()["missing"], KeyError, "missing"),
+])
+def test_container_errors(make, error, message):
+    with pytest.raises(error, match=message):
+        make()

@@ -1,4 +1,6 @@
-"""End to end: a small network trains on make_moons; the fit helper."""
+"""End to end: a small network trains on make_moons; the fit helper; the README training-kit example."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_moons
@@ -110,3 +112,20 @@ def test_fit_refuses_a_bad_batch_size():
     with pytest.raises(ValueError, match="batch_size"):
         nn.fit(model, nn.MSELoss(), nn.optim.SGD(model.parameters(), lr=0.1), np.ones((2, 1)),
                np.ones((2, 1)), batch_size=0)
+
+
+def readme_block(heading):
+    """The first ```python block after ``heading`` in README.md."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    after = text[text.index(heading):]
+    start = after.index("```python\n") + len("```python\n")
+    return after[start:after.index("```", start)]
+
+
+def test_the_readme_training_kit_example_runs_and_resumes_on_the_same_path(capsys):
+    namespace = {}
+    exec(compile(readme_block("### The training kit"), "README.md", "exec"), namespace)
+    assert namespace["gap"] < 1e-12  # the printed 0.0, with a margin for BLAS
+    assert namespace["accuracy"] > 0.9
+    assert len(namespace["loader"]) == 29  # 1797 digits in batches of 64
+    assert capsys.readouterr().out.startswith(str(namespace["gap"]))
