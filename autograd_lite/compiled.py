@@ -48,7 +48,7 @@ import numpy as np
 from . import functional
 from .engine import (backprop, broadcast_axes, enable_grad, graph_nodes, no_grad, node_step,
                      unbroadcast)
-from .tensor import Tensor
+from .tensor import Tensor, unwrap
 
 RETRACE_WARNING = 8  # traces of one compiled function before it warns that it keeps retracing
 
@@ -168,7 +168,7 @@ class CompiledGrad:
             raise TypeError(f"compile_grad needs a scalar-valued function, but {name} returned "
                             f"shape {out.shape}; reduce it first (e.g. .sum())")
         grads = backprop(out, np.ones_like(out.data), inputs=tuple(targets), retain_graph=True)
-        grads = [np.zeros_like(t.data) if g is None else g.data if isinstance(g, Tensor) else g
+        grads = [np.zeros_like(t.data) if g is None else unwrap(g)
                  for g, t in zip(grads, targets)]  # a Tensor where a rule called a primitive
         program = _Program(out, targets, args, arrays, self._argnums)
         program.captured = _captured(self.fun)
@@ -226,7 +226,7 @@ def _flatten(args: tuple, argnums: tuple[int, ...]) -> tuple[list, tuple]:
 
 def _dynamic(arg: Any, arrays: list, differentiated: bool) -> tuple:
     """Append ``arg``'s array to ``arrays``; return its shape and dtype (its key)."""
-    data = arg.data if isinstance(arg, Tensor) else arg
+    data = unwrap(arg)
     if type(data) is not np.ndarray:
         if not differentiated:
             raise TypeError(f"expected an array, got {type(arg).__name__}")

@@ -9,8 +9,8 @@ the gap between it and ``autograd_lite nn`` is the engine's and nn's own overhea
 gap between it and hand NumPy is the table's extra NumPy work. ``--entries`` adds the
 replay's time per primitive (wall clock).
 
-Reads engine internals (``_inputs``, ``_seq``, ``grad_fn.forward``/``vjps``,
-``unbroadcast``): a measuring tool for the engine's authors, not an API.
+Reads the recorded nodes (``t.grad_fn``: ``op``, ``inputs``, ``kwargs``) and the table's
+``forward`` / ``rule``: a measuring tool for the engine's authors.
 """
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ def compile_step(spec):
     """(replay, step of the nn contestant): ``replay(timings)`` runs one step from the
     flattened graph, adding each entry's wall time to ``timings`` when given."""
     engine = importlib.import_module("autograd_lite.engine")
-    Tensor = importlib.import_module("autograd_lite").Tensor
+    ag = importlib.import_module("autograd_lite")
+    Tensor, unwrap = ag.Tensor, ag.unwrap
     contestant = AutogradLiteNN()
     if not contestant.available():
         raise SystemExit(f"autograd_lite nn: {contestant.missing}")
@@ -49,7 +50,7 @@ def compile_step(spec):
     def slot(x) -> int:
         if id(x) not in slots:
             slots[id(x)] = len(values)
-            values.append(x.data if isinstance(x, Tensor) else x)
+            values.append(unwrap(x))
         return slots[id(x)]
 
     leaf_slots = [slot(p) for p in leaves]
@@ -65,16 +66,17 @@ def compile_step(spec):
     def given_residual(rule, out):
         return lambda *args, **kwargs: rule(*args, residual=residuals[out], **kwargs)
 
-    for node in nodes:
-        args = [slot(x) for x in node._inputs]
-        out = slot(node)
-        prim = node.grad_fn
+    for t in nodes:
+        node = t.grad_fn
+        args = [slot(x) for x in node.inputs]
+        out = slot(t)
+        prim = node.op
         forward.append((prim.name, keeping_residual(prim.forward, out) if prim.residual
-                        else prim.forward, args, node._kwargs, out))
-        for i, x in enumerate(node._inputs):
+                        else prim.forward, args, node.kwargs, out))
+        for i, x in enumerate(node.inputs):
             if isinstance(x, Tensor) and x.requires_grad:
-                rule = given_residual(prim.vjps[i], out) if prim.residual else prim.vjps[i]
-                backward.append((prim.name, rule, args, node._kwargs, out,
+                rule = given_residual(prim.rule(i), out) if prim.residual else prim.rule(i)
+                backward.append((prim.name, rule, args, node.kwargs, out,
                                  slots[id(x)], x.data.shape))
     backward.reverse()
     # Free each node's gradient after its last rule, as the engine does (memory reuse).

@@ -19,6 +19,7 @@ from . import process_setup  # noqa: I001 - first: pins the thread pools before 
 import argparse
 import contextlib
 import importlib
+import itertools
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -40,16 +41,17 @@ def _patched(obj, name: str, value) -> Iterator[None]:
 
 def binary_fast_path() -> contextlib.AbstractContextManager:
     """Tensor operators (+ - * / @) call a two-argument path: no *args/**kwargs packing,
-    no lists, tape fields set inline; everything else as Primitive.__call__ does."""
+    no lists; everything else as Primitive.__call__ does (recording.py)."""
     ag = importlib.import_module("autograd_lite")
-    engine, ops = importlib.import_module("autograd_lite.engine"), importlib.import_module("autograd_lite.ops")
-    Tensor, state, new, no_kwargs = ag.Tensor, engine._state, object.__new__, {}
+    engine, table = importlib.import_module("autograd_lite.engine"), importlib.import_module("autograd_lite.primitives")
+    Tensor, Node, state, new, no_kwargs = ag.Tensor, ag.Node, engine.thread_state, object.__new__, {}
+    sequence = itertools.count(1 << 60)  # above the engine's own creation numbers
 
     def binary(prim):
         forward = prim.forward
 
         def call(a, b):
-            if engine._Anomaly.enabled:
+            if engine.hooks.anomaly is not None:
                 return prim(a, b)
             a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
             x, y = a.data if a_is else a, b.data if b_is else b
@@ -60,21 +62,20 @@ def binary_fast_path() -> contextlib.AbstractContextManager:
             if type(out) is not np.ndarray:
                 out = np.asarray(out)
             r = new(Tensor)
-            r.data, r.grad, r.requires_grad, r.name, r.grad_fn, r._version = out, None, False, None, None, 0
+            r._init(out)
             if ((a_is and a.requires_grad) or (b_is and b.requires_grad)) and state.grad_enabled:
-                r.requires_grad, r.grad_fn, r._inputs, r._arrays, r._kwargs = True, prim, (a, b), (x, y), no_kwargs
-                r._versions = (a._version if a_is else None, b._version if b_is else None)
-                r._seq = next(engine._sequence)
-                if state.scopes:
-                    r._scope = state.scopes[-1]
+                r.requires_grad = True
+                r.grad_fn = Node(prim, (a, b), [x, y], no_kwargs,
+                                 [a._version if a_is else None, b._version if b_is else None],
+                                 None, next(sequence), state.scopes[-1] if state.scopes else None)
             return r
         return call
 
     stack = contextlib.ExitStack()
     for prim, forward_name, reflected_name in (
-            (ops.add, "__add__", "__radd__"), (ops.subtract, "__sub__", "__rsub__"),
-            (ops.multiply, "__mul__", "__rmul__"), (ops.divide, "__truediv__", "__rtruediv__"),
-            (ops.matmul, "__matmul__", "__rmatmul__")):
+            (table.add, "__add__", "__radd__"), (table.subtract, "__sub__", "__rsub__"),
+            (table.multiply, "__mul__", "__rmul__"), (table.divide, "__truediv__", "__rtruediv__"),
+            (table.matmul, "__matmul__", "__rmatmul__")):
         call = binary(prim)
         stack.enter_context(_patched(Tensor, forward_name, lambda s, o, call=call: call(s, o)))
         stack.enter_context(_patched(Tensor, reflected_name, lambda s, o, call=call: call(o, s)))
@@ -82,7 +83,7 @@ def binary_fast_path() -> contextlib.AbstractContextManager:
 
 
 PROPOSALS: list[tuple[str, Callable, tuple[str, ...]]] = [
-    ("two-argument fast path for operators (engine.py Primitive.__call__)", binary_fast_path,
+    ("two-argument fast path for operators (recording.py Primitive.__call__)", binary_fast_path,
      ("W1", "W5-5k", "W6")),
 ]
 

@@ -23,7 +23,7 @@ class DataLoader:
                  drop_last: bool = False, rng: np.random.Generator | None = None) -> None:
         if not arrays:
             raise ValueError("DataLoader needs at least one array")
-        self.arrays = tuple(a.data if isinstance(a, ag.Tensor) else np.asarray(a)
+        self.arrays = tuple(np.asarray(ag.unwrap(a))
                             for a in arrays)
         lengths = [len(a) if a.ndim else None for a in self.arrays]
         if None in lengths:

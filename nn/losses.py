@@ -18,11 +18,6 @@ from .module import Module, TensorLike
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def _array(x: Any) -> np.ndarray:
-    """The values of a Tensor or array-like (for checks that carry no gradient)."""
-    return x.data if isinstance(x, ag.Tensor) else np.asarray(x)
-
-
 class _Loss(Module):
     """Holds ``reduction`` and applies it; subclasses give the unreduced ``_elementwise``.
 
@@ -84,7 +79,7 @@ class MSELoss(_Loss):
 
 def _clamped_log(x):
     """``max(log(x), -100)`` for x in [0, 1], with a finite gradient also at x == 0."""
-    positive = _array(x) > 0
+    positive = np.asarray(ag.unwrap(x)) > 0
     safe = ag.where(positive, x, 1.0)  # log(0) = -inf would make the gradient 0/0
     return ag.where(positive, ag.clip(ag.log(safe), -100.0, None), -100.0)
 
@@ -100,7 +95,7 @@ class BCELoss(_Loss):
 
     def _elementwise(self, prediction, target):
         self._check_same_shape(prediction, target)
-        p = _array(prediction)
+        p = np.asarray(ag.unwrap(prediction))
         if p.size and (p.min() < 0 or p.max() > 1):
             raise ValueError(f"BCELoss: predictions must be probabilities in [0, 1], got "
                              f"values in [{p.min()}, {p.max()}] (use BCEWithLogitsLoss on "
@@ -171,13 +166,13 @@ def _huber(loss: _Loss, prediction, target, width: float, scale: float) -> ag.Te
     loss._check_same_shape(prediction, target)
     error = ag.subtract(prediction, target)
     size = ag.abs(error)
-    inside = _array(size) < width
+    inside = np.asarray(ag.unwrap(size)) < width
     return ag.where(inside, (0.5 * scale) * error * error, (scale * width) * (size - 0.5 * width))
 
 
 def _xlogx(x):
     """``x log x`` with ``0 log 0 = 0`` (and a finite gradient there), as torch.xlogy(x, x)."""
-    nonzero = _array(x) != 0
+    nonzero = np.asarray(ag.unwrap(x)) != 0
     safe = ag.where(nonzero, x, 1.0)  # log(0) = -inf would make the gradient 0 * inf
     return ag.where(nonzero, x * ag.log(safe), 0.0)
 
@@ -207,7 +202,7 @@ class KLDivLoss(_Loss):
 
 def _float_dtype(x: TensorLike) -> np.dtype:
     """The floating dtype a loss on ``x`` computes in (integers: float64)."""
-    return np.result_type(_array(x).dtype, np.float16)
+    return np.result_type(np.asarray(ag.unwrap(x)).dtype, np.float16)
 
 
 # ---- classification: class axis 1, index or probability targets, weights -------------------------
@@ -234,7 +229,7 @@ class _ClassLoss(_Loss):
             weight, reduction = None, weight
         super().__init__(reduction)
         self.ignore_index = int(ignore_index)
-        weights = None if weight is None else _array(weight)
+        weights = None if weight is None else np.asarray(ag.unwrap(weight))
         if weights is not None and (weights.ndim != 1 or weights.dtype.kind not in "biuf"):
             raise ValueError(f"{type(self).__name__}: weight must be a 1-d array of numbers, "
                              f"one per class, got shape {weights.shape} and dtype "
@@ -301,7 +296,7 @@ class NLLLoss(_ClassLoss):
     def forward(self, prediction: TensorLike, target: TensorLike) -> ag.Tensor:
         shape = np.shape(prediction)
         classes = self._check_input(shape)
-        labels = _array(target)
+        labels = np.asarray(ag.unwrap(target))
         if labels.dtype.kind not in "iu":
             raise ValueError(f"NLLLoss: targets must be integer class indices, got dtype "
                              f"{labels.dtype}")
@@ -343,7 +338,7 @@ class CrossEntropyLoss(_ClassLoss):
     def forward(self, logits: TensorLike, target: TensorLike) -> ag.Tensor:
         shape = np.shape(logits)
         classes = self._check_input(shape)
-        labels = _array(target)
+        labels = np.asarray(ag.unwrap(target))
         smoothing, ndim = self.label_smoothing, len(shape)
         if labels.dtype.kind in "iu":
             labels, ignored, weights = self._index_targets(shape, labels, logits)

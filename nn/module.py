@@ -54,7 +54,7 @@ class Parameter(ag.Tensor):
     __slots__ = ()
 
     def __init__(self, data: Any, name: str | None = None) -> None:
-        array = data.data if isinstance(data, ag.Tensor) else np.asarray(data)
+        array = np.asarray(ag.unwrap(data))
         if array.dtype.kind in "biu":
             array = array.astype(np.float64)
         elif array.dtype.kind != "f":
@@ -69,7 +69,7 @@ def _buffer_array(value: Any, name: str) -> np.ndarray | None:
     """What a buffer holds: an ndarray (a Tensor's values, detached) or None."""
     if value is None:
         return None
-    array = value.data if isinstance(value, ag.Tensor) else np.asarray(value)
+    array = np.asarray(ag.unwrap(value))
     if array.dtype.kind not in "biuf":
         raise TypeError(f"buffer {name!r} must hold numbers, got dtype {array.dtype}")
     return array
@@ -276,7 +276,7 @@ class Module:
         arrays = {}
         for key in (k for k in own if k in state):
             value = state[key]
-            array = value.data if isinstance(value, ag.Tensor) else np.asarray(value)
+            array = np.asarray(ag.unwrap(value))
             kind = "parameter" if key in parameters else "buffer"
             if array.dtype.kind not in "biuf":
                 problems.append(f"{key!r} has non-numeric dtype {array.dtype}")
