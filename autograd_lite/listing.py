@@ -23,13 +23,13 @@ __all__ = ["tape", "Tape", "TapeEntry", "Walk"]
 FREED_NOTE = "backward() freed the values saved for its rules: pass retain_graph=True to run it again"
 
 # ---- compact text for numbers, arrays and options ------------------------------------
-def format_number(x: Any) -> str:
-    """A number in at most 4 significant digits: 0.6931, -1.2e-7, 1.5e10, 12, nan."""
+def format_number(x: Any, digits: int = 4) -> str:
+    """A number in at most ``digits`` significant digits: 0.6931, -1.2e-7, 1.5e10, 12, nan."""
     if isinstance(x, (bool, np.bool_)):
         return str(bool(x))
     if isinstance(x, (int, np.integer)):
         return str(int(x))
-    text = f"{float(x) + 0.0:.4g}"  # + 0.0 turns -0.0 into 0
+    text = f"{float(x) + 0.0:.{digits}g}"  # + 0.0 turns -0.0 into 0
     return text.replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
 
 
@@ -43,7 +43,8 @@ def shape_text(shape: tuple) -> str:
 
 
 def summary(values: Any) -> str:
-    """One value, up to four values, or min / mean / max (plus a count of non-finite ones)."""
+    """One value, up to four values, or ``[min, max] mean m`` (plus a count of non-finite
+    ones): short, so that a drawing's boxes stay narrow enough to read in a notebook."""
     a = np.asarray(values)
     if a.size == 0:
         return "empty"
@@ -59,7 +60,8 @@ def summary(values: Any) -> str:
     elif finite.min() == finite.max():
         text = f"all {format_number(finite.min())}"
     else:
-        text = f"min {format_number(finite.min())}  mean {format_number(finite.mean())}  max {format_number(finite.max())}"
+        low, high, mean = (format_number(v, digits=3) for v in (finite.min(), finite.max(), finite.mean()))
+        text = f"[{low}, {high}] mean {mean}"
     if finite.size < a.size:
         text += f"  ({a.size - finite.size} non-finite)"
     return text

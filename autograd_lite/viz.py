@@ -45,6 +45,11 @@ except ImportError:  # drawing is optional (pip install "autograd_lite[graph]");
 
 __all__ = ["draw_graph", "render", "GraphvizNotInstalled"]
 
+# Edges between computed values weigh more, so dot draws the chain of activations
+# straight down and hangs parameters and constants beside it: without it, each layer
+# shifts the chain sideways and a deep model's drawing grows too wide to read scaled
+# into a notebook cell.
+_SPINE = "8"
 _ORDERED_OPS_SKIP = frozenset({"add", "multiply", "maximum", "minimum"})  # operand order is moot
 
 _STYLES = {  # node kind -> Graphviz attributes (the documented convention)
@@ -80,7 +85,7 @@ def _html(*lines: str) -> str:
 
 
 def _small(text: str, color: str = "#555555") -> str:
-    return f'<FONT POINT-SIZE="9" COLOR="{color}">{html.escape(text)}</FONT>'
+    return f'<FONT POINT-SIZE="11" COLOR="{color}">{html.escape(text)}</FONT>'
 
 
 class _Drawing:
@@ -96,6 +101,7 @@ class _Drawing:
         self.classes = ({} if module is None else
                         {path: type(m).__name__ for path, m in module.named_modules()})
         self.clusters: dict[str | None, list[str]] = {None: []}  # scope -> node statements
+        self._placed: set[str] = set()  # leaves already ranked beside an operation
         self.edges: list[str] = []
         self._edge_set: set[tuple[str, str]] = set()
         self._constants = 0
@@ -145,6 +151,15 @@ class _Drawing:
     def node(self, scope: str | None, name: str, label: str, kind: str) -> None:
         self.clusters.setdefault(self.cluster(scope), []).append(
             f"\t{_quote(name)} [label={label} {_STYLE_TEXT[kind]}]\n")
+
+    def beside(self, scope: str | None, leaf: str, operation: str) -> None:
+        """Draw a leaf (a parameter, a constant) level with the first operation that reads
+        it: above it, the leaf would share a rank with the previous module's cluster,
+        pushing this one sideways, layer after layer."""
+        if leaf not in self._placed:
+            self._placed.add(leaf)
+            self.clusters.setdefault(self.cluster(scope), []).append(
+                f"\t{{rank=same; {_quote(leaf)}; {_quote(operation)}}}\n")
 
     def edge(self, tail: str, head: str, dedupe: bool = False, **attrs: str) -> None:
         if dedupe:
@@ -204,7 +219,7 @@ class _Drawing:
         if module is None:
             target = f"op{tensor_id[1:]}"
             self.node(scope, target, _html(html.escape(op_label(node))), "operation")
-            self.edge(target, tensor_id)
+            self.edge(target, tensor_id, weight=_SPINE)
         else:
             target = f"module:{module}"
             if id(node) in exported:
@@ -215,9 +230,14 @@ class _Drawing:
             attrs = {"label": str(position), "fontsize": "8"} if ordered and module is None else {}
             if not isinstance(operand, Tensor):
                 if module is None:
-                    self.edge(self.constant(operand, scope), target, style="dashed",
-                              color="#999999", **attrs)
+                    constant = self.constant(operand, scope)
+                    self.beside(scope, constant, target)
+                    self.edge(constant, target, style="dashed", color="#999999", **attrs)
             elif module is None or self.home(operand) != module:
+                if module is None and operand.grad_fn is None and self.scope_of(operand) == scope:
+                    self.beside(scope, walk.ids[id(operand)], target)
+                if operand.grad_fn is not None:  # computed values form the spine
+                    attrs["weight"] = _SPINE
                 self.edge(walk.ids[id(operand)], target, dedupe=module is not None, **attrs)
 
     def _module_label(self, module: str, members: list) -> str:
@@ -232,8 +252,9 @@ class _Drawing:
         return _html(*lines)
 
     def digraph(self, legend: bool, rankdir: str) -> "graphviz.Digraph":
-        graph = Graph(name="autograd_lite", graph_attr=dict(rankdir=rankdir, fontsize="10"),
-                      node_attr=dict(fontname="Helvetica", fontsize="11"),
+        graph = Graph(name="autograd_lite", graph_attr=dict(rankdir=rankdir, fontsize="12", nodesep="0.15",
+                                                   ranksep="0.25"),
+                      node_attr=dict(fontname="Helvetica", fontsize="13", margin="0.05,0.03"),
                       edge_attr=dict(arrowsize="0.6", fontname="Helvetica"))
         # Graphviz nests a cluster by adding it to its parent: fill the deepest first.
         scopes = [] if self.collapse else sorted(self.scopes, key=lambda s: (-s.count("."), s))

@@ -130,9 +130,9 @@ def test_values_and_grads_appear_only_when_asked():
 @pytest.mark.parametrize("values, text", [
     (np.float64(np.log(2)), "0.6931"),
     (np.array([1.0, -2.0, 3e-7]), "[1, -2, 3e-7]"),
-    (np.array([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]), "min 0  mean 2.5  max 5"),
+    (np.array([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]), "[0, 5] mean 2.5"),
     (np.full(10, 0.25), "all 0.25"),
-    (np.array([1.0, np.nan, 3.0, np.inf, 5.0]), "min 1  mean 3  max 5  (2 non-finite)"),
+    (np.array([1.0, np.nan, 3.0, np.inf, 5.0]), "[1, 5] mean 3  (2 non-finite)"),
     (np.array([True, False, True]), "2 of 3 true"),
     (np.array([1.5e10]), "1.5e10"),
     (np.array(-0.0), "0"),
@@ -337,3 +337,23 @@ def test_the_classic_picture_every_node_with_value_and_gradient_in_three_calls()
     assert len(tensors) == 5  # a, b, a * b, a * b + b and the sum
     assert all("value" in label and "grad" in label for label in tensors.values())
     assert "grad 1" in nodes[output_id(nodes)] and "value 18" in nodes[output_id(nodes)]  # 1*3+3 + 2*4+4
+
+
+@needs_dot
+def test_a_three_layer_mlp_with_values_and_gradients_reads_in_a_notebook_cell():
+    """Scaled to a 1000 px wide cell, the smallest text of the drawing stays >= 11 px."""
+    import nn
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(2, 16, rng=rng), nn.Tanh(), nn.Linear(16, 16, rng=rng),
+                          nn.Tanh(), nn.Linear(16, 3, rng=rng))
+    loss = nn.CrossEntropyLoss()(model(rng.standard_normal((8, 2))), rng.integers(0, 3, 8))
+    ag.retain_grads(loss)
+    loss.backward()
+    svg = ag.draw_graph(loss, show_values=True, show_grads=True, module=model).pipe(
+        format="svg").decode()
+    width_pt = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))
+    scale = 1000 / (width_pt * 4 / 3)  # a pt is 4/3 px
+    value_lines = re.findall(r'font-size="([\d.]+)"[^>]*>(?:value|grad) ', svg)
+    assert len(value_lines) >= 2 * 11  # every tensor's value and gradient line is there
+    smallest = min(float(size) for size in value_lines)
+    assert smallest * 4 / 3 * scale >= 11, (width_pt, smallest)
