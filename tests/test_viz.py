@@ -357,3 +357,12 @@ def test_a_three_layer_mlp_with_values_and_gradients_reads_in_a_notebook_cell():
     assert len(value_lines) >= 2 * 11  # every tensor's value and gradient line is there
     smallest = min(float(size) for size in value_lines)
     assert smallest * 4 / 3 * scale >= 11, (width_pt, smallest)
+
+
+def test_the_tape_has_an_html_view_for_jupyter():
+    a, b, y = small_graph()
+    page = ag.tape(y)._repr_html_()
+    assert page.startswith("<table>") and page.count("<tr>") == len(ag.tape(y)) + 1
+    assert "<td>multiply</td>" in page and "<td>a</td>" not in page  # a leaf row's id is x0
+    y.backward()
+    assert "retain_graph=True" in ag.tape(y)._repr_html_()
