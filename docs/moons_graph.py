@@ -15,6 +15,7 @@ model = nn.Sequential(nn.Linear(2, 3, rng=np.random.default_rng(0)), nn.Tanh(),
 l2 = (model[0].weight ** 2).sum() + (model[2].weight ** 2).sum()
 loss = nn.CrossEntropyLoss()(model(X), y) + 0.01 / 2 * l2 / len(X)
 loss.name = "loss"
-loss.backward(retain_graph=True)  # keep the graph to draw it with its gradients
+ag.retain_grads(loss)  # every intermediate keeps its gradient, to be drawn
+loss.backward()
 ag.render(loss, Path(__file__).with_name("moons_graph"), formats=("svg",), show_values=True,
           show_grads=True, module=model)

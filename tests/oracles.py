@@ -2,6 +2,8 @@
 (not autograd_lite's gradcheck) and HIPS autograd, a different autodiff library."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 
@@ -24,3 +26,11 @@ def assert_close(actual, expected, rtol: float = 1e-7, atol: float = 1e-9, what:
     np.testing.assert_allclose(np.asarray(actual, dtype=np.float64),
                                np.asarray(expected, dtype=np.float64),
                                rtol=rtol, atol=atol, err_msg=what)
+
+
+def readme_block(heading: str) -> str:
+    """The first ```python block after ``heading`` in README.md (README examples are tested)."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    after = text[text.index(heading):]
+    start = after.index("```python\n") + len("```python\n")
+    return after[start:after.index("```", start)]

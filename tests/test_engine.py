@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import autograd_lite as ag
-from oracles import assert_close, numeric_gradient
+from oracles import assert_close, numeric_gradient, readme_block
 
 RNG = np.random.default_rng(42)
 
@@ -439,3 +439,14 @@ def test_the_import_check_sees_a_cycle():
     imports.pop("__init__")
     imports["engine"] = imports["engine"] | {"tensor"}
     assert find_cycle(imports) == ["engine", "tensor", "engine"]
+
+
+def test_the_readme_hooks_example_runs_as_written():
+    namespace = {"ag": ag}
+    exec(compile(readme_block("### Hooks and retained gradients"), "README.md", "exec"), namespace)
+    h, x = namespace["h"], namespace["x"]
+    assert_close(h.grad, [12.0, 24.0])  # d/dh sum(h^2) = 2h = [6, 12], doubled by the hook
+    assert_close(x.grad, [36.0, 72.0])
+    x.grad = None
+    (h * h).sum().backward()  # the README removed the hook: 2h * 3 = 18x, not doubled
+    assert_close(x.grad, [18.0, 36.0])

@@ -1,11 +1,10 @@
 """End to end: a small network trains on make_moons; the fit helper; the README training-kit example."""
-from pathlib import Path
-
 import numpy as np
 import pytest
 from sklearn.datasets import make_moons
 
 import nn
+from oracles import readme_block
 
 
 def test_two_layer_network_learns_make_moons():
@@ -112,14 +111,6 @@ def test_fit_refuses_a_bad_batch_size():
     with pytest.raises(ValueError, match="batch_size"):
         nn.fit(model, nn.MSELoss(), nn.optim.SGD(model.parameters(), lr=0.1), np.ones((2, 1)),
                np.ones((2, 1)), batch_size=0)
-
-
-def readme_block(heading):
-    """The first ```python block after ``heading`` in README.md."""
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    after = text[text.index(heading):]
-    start = after.index("```python\n") + len("```python\n")
-    return after[start:after.index("```", start)]
 
 
 def test_the_readme_training_kit_example_runs_and_resumes_on_the_same_path(capsys):
