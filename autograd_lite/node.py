@@ -38,7 +38,7 @@ class Node:
     __slots__ = ("op", "inputs", "saved", "kwargs", "versions", "residual", "seq", "scope",
                  "trace", "previous", "output_version")
 
-    def __init__(self, op, inputs: tuple, saved: list, kwargs: dict, versions: list,
+    def __init__(self, op, inputs: tuple, saved: tuple, kwargs: dict, versions: tuple,
                  residual: Any, seq: int, scope: str | None, trace: Any = None) -> None:
         self.op = op
         self.inputs = inputs

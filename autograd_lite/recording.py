@@ -150,7 +150,9 @@ class Primitive:
         if needs_grad and _state.grad_enabled:
             scopes = _state.scopes
             result.requires_grad = True
-            result.grad_fn = Node(self, args, arrays, kwargs, versions, residual,
+            # Tuples: once the collector sees they hold only arrays and ints it stops
+            # tracking them, which keeps a deep graph's collections short.
+            result.grad_fn = Node(self, args, tuple(arrays), kwargs, tuple(versions), residual,
                                   next(_sequence), scopes[-1] if scopes else None,
                                   anomaly.recording_site() if anomaly is not None else None)
         return result

@@ -289,7 +289,7 @@ class Tensor:
         before.requires_grad, before.grad_fn, before._version = \
             self.requires_grad, self.grad_fn, self._version
         node = result.grad_fn
-        node.saved = [before.data if a is self else s for a, s in zip(node.inputs, node.saved)]
+        node.saved = tuple(before.data if a is self else s for a, s in zip(node.inputs, node.saved))
         node.inputs = tuple(before if a is self else a for a in node.inputs)
         node.previous = before
         np.copyto(self.data, result.data, casting="same_kind")
