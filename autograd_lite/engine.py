@@ -128,12 +128,6 @@ class name_scope:
         _state.scopes.pop()
 
 
-def current_scope() -> str | None:
-    """The innermost `name_scope` of this thread (None outside any)."""
-    scopes = _state.scopes
-    return scopes[-1] if scopes else None
-
-
 # ---- fitting a gradient to its operand's shape ---------------------------------------
 def broadcast_axes(gshape: tuple, shape: tuple) -> tuple[tuple[int, ...], int]:
     """The axes of a gradient of ``gshape`` to sum so it fits ``shape``, and how many
