@@ -167,20 +167,6 @@ def unbroadcast(g, shape: tuple):
 
 
 # ---- one node --------------------------------------------------------------------------
-def rule_arguments(node, ans, create_graph: bool) -> tuple[Any, tuple, dict]:
-    """What a rule of ``node`` is called with after ``g``: ``(ans, args, kwargs)``.
-
-    In a plain backward, arrays (``ans`` the output's, the saved operand arrays) and the
-    forward's residual; under ``create_graph``, the Tensors themselves, so the rules
-    record, and no residual (rules recompute it differentiably).
-    """
-    if create_graph:
-        return ans, node.inputs, node.kwargs
-    if node.op.residual:
-        return ans.data, node.saved, {**node.kwargs, "residual": node.residual}
-    return ans.data, node.saved, node.kwargs
-
-
 def _history_at(t, version: int):
     """The Tensor holding ``t``'s history as it was at ``version``: in-place operations
     recorded since moved it to the Tensor named by their node's ``previous``."""
@@ -200,15 +186,23 @@ def node_step(tensor, g, create_graph: bool = False, fit=None) -> list[tuple[int
     ``fit(position, gradient, shape)``: the compiler notes the shapes there).  Raises
     when the graph was freed, or when a rule that must run reads a value changed in
     place since it was recorded.
+
+    A rule gets ``(g, ans, *args, **kwargs)``: in a plain backward arrays (the output's,
+    the saved operand arrays) and the forward's residual; under ``create_graph`` the
+    Tensors themselves, so the rules record, and no residual (they recompute it).
     """
     node = tensor.grad_fn
     if node.saved is None:
         raise _freed_error(node)
-    ans, args, kwargs = rule_arguments(node, tensor, create_graph)
     op = node.op
-    anomaly = hooks.anomaly
-    changed = None
+    if create_graph:
+        ans, args, kwargs = tensor, node.inputs, node.kwargs
+    else:
+        ans, args, kwargs = tensor.data, node.saved, node.kwargs
+        if op.residual:
+            kwargs = {**kwargs, "residual": node.residual}
     steps = []
+    changed = None
     for i, (operand, version) in enumerate(zip(node.inputs, node.versions)):
         if version is None:  # a constant operand, not a Tensor
             continue
@@ -217,30 +211,36 @@ def node_step(tensor, g, create_graph: bool = False, fit=None) -> list[tuple[int
             operand = _history_at(operand, version)
         if operand.requires_grad:
             steps.append((i, operand))
-    if changed is not None or tensor._version != node.output_version:
+    if changed is not None or (tensor._version and tensor._version != _output_version(node)):
         _check_reads(node, tensor, steps, changed or set())
-    result = []
-    for i, operand in steps:
+    anomaly = hooks.anomaly
+    for k, (i, operand) in enumerate(steps):
         gi = op.rule(i)(g, ans, *args, **kwargs)
         shape = operand.data.shape
         if gi.shape != shape:
             gi = unbroadcast(gi, shape) if fit is None else fit(i, gi, shape)
         if anomaly is not None:
             anomaly.backward(node, i, gi)
-        result.append((i, operand, gi))
-    return result
+        steps[k] = (i, operand, gi)
+    return steps
+
+
+def _output_version(node) -> int:
+    """The version its Tensor had when it got ``node``: 0 when the node made it, one more
+    than the overwritten value's when an in-place operation moved it there."""
+    return 0 if node.previous is None else node.previous._version + 1
 
 
 def _check_reads(node, tensor, steps: list, changed: set) -> None:
     """Raise if a rule about to run reads an operand (or the output) changed in place."""
-    output_changed = tensor._version != node.output_version
+    output_changed = tensor._version != _output_version(node)
     for i, _ in steps:
         reads = node.op.reads(i)
         hit = sorted(changed & reads.operands)
         if hit or (output_changed and reads.output):
             what = (f"operand {hit[0]}" if hit else "its output")
             t = node.inputs[hit[0]] if hit else tensor
-            was = node.versions[hit[0]] if hit else node.output_version
+            was = node.versions[hit[0]] if hit else _output_version(node)
             raise RuntimeError(
                 f"backward through `{node.op.name}` needs {what}, which was modified in "
                 f"place after it was recorded (its version is now {t._version}, it was "
@@ -344,14 +344,14 @@ def backprop(root, grad, *, retain_graph: bool = False, create_graph: bool = Fal
 def _run_hooks(t, g, accumulate: bool):
     """``t``'s hooks in registration order (each may replace the gradient); then, for a
     Tensor that retains its gradient, accumulate it into ``t.grad``."""
-    for hook in list(t._hooks.values()):
+    for hook in list(t._hooks.functions.values()):
         replaced = hook(g)
         if replaced is not None:
             if np.shape(replaced) != g.shape:
                 raise ValueError(f"a hook on a tensor of shape {g.shape} returned a gradient "
                                  f"of shape {np.shape(replaced)}; it must keep the shape")
             g = replaced
-    if accumulate and t._retains_grad:
+    if accumulate and t._hooks.retain:
         array = array_of(g)
         t.grad = np.array(array, dtype=t.data.dtype) if t.grad is None else t.grad + array
     return g

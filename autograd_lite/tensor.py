@@ -34,7 +34,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "name", "grad_fn", "_version", "_hooks",
-                 "_retains_grad", "__weakref__")
+                 "__weakref__")
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
         if isinstance(data, Tensor):
@@ -56,8 +56,7 @@ class Tensor:
         self.name = None
         self.grad_fn = None
         self._version = 0
-        self._hooks = None
-        self._retains_grad = False
+        self._hooks = None  # a TensorHooks once a hook is registered or retain_grad called
 
     @classmethod
     def _make(cls, data: np.ndarray) -> "Tensor":
@@ -183,21 +182,21 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         if self._hooks is None:
-            self._hooks = {}
-        return HookHandle(self._hooks, hook)
+            self._hooks = TensorHooks()
+        return HookHandle(self._hooks.functions, hook)
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward (a leaf
         keeps its own already: no-op).  Accumulates across backward calls, after hooks."""
         if self.grad_fn is None:
             return
-        self._retains_grad = True
         if self._hooks is None:
-            self._hooks = {}  # the walk looks at hooks only where this is not None
+            self._hooks = TensorHooks()
+        self._hooks.retain = True
 
     @property
     def retains_grad(self) -> bool:
-        return self._retains_grad
+        return self._hooks is not None and self._hooks.retain
 
     # ---- operators -------------------------------------------------------------------
     def __add__(self, other): return _IMPL[np.add](self, other)
@@ -296,7 +295,6 @@ class Tensor:
         self._version += 1
         self.requires_grad = True
         self.grad_fn = node
-        node.output_version = self._version
         return self
 
     def copy_(self, source) -> "Tensor":
@@ -321,6 +319,17 @@ class Tensor:
     def __isub__(self, other): return self._inplace("-=", other)
     def __imul__(self, other): return self._inplace("*=", other)
     def __itruediv__(self, other): return self._inplace("/=", other)
+
+
+class TensorHooks:
+    """What backward does with a Tensor's gradient besides passing it on: the hooks
+    (``register_hook``), and whether ``.grad`` keeps it (``retain_grad``)."""
+
+    __slots__ = ("functions", "retain")
+
+    def __init__(self) -> None:
+        self.functions: dict[int, Callable] = {}
+        self.retain = False
 
 
 class HookHandle:
