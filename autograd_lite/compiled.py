@@ -178,7 +178,7 @@ class CompiledGrad:
         grads = backprop(out, np.ones_like(out.data), inputs=tuple(targets), retain_graph=True)
         grads = [np.zeros_like(t.data) if g is None else unwrap(g)
                  for g, t in zip(grads, targets)]  # a Tensor where a rule called a primitive
-        program = _Program(out, targets, args, arrays, self._argnums)
+        program = _Program(out, targets, args, arrays, self._argnums, names)
         program.captured = _captured(self.fun)
         _compare(program, program.run(arrays), (out.data, grads), "the arguments it was traced with")
         self._programs[key] = program
@@ -386,14 +386,14 @@ class _Program:
     """
 
     def __init__(self, out: Tensor, targets: list[Tensor], args: tuple, arrays: list,
-                 argnums: tuple[int, ...]) -> None:
+                 argnums: tuple[int, ...], names: tuple[str, ...] = ()) -> None:
         nodes = graph_nodes(out)[::-1]  # creation order: every operand before its use
         self.namespace: dict[str, Any] = {"asarray": np.asarray, "add_reduce": np.add.reduce,
                                           "unbroadcast": unbroadcast}
         self._constants: dict[int, str] = {}
         self._names: dict[int, str] = {}  # id(Tensor or dynamic array) -> its name in the source
         target_ids = {id(t) for t in targets}
-        self.frozen_args = self._name_inputs(args, arrays, targets, argnums)
+        self.frozen_args = self._name_inputs(args, arrays, targets, argnums, names)
         for k, node in enumerate(nodes):
             self._names[id(node)] = f"v{k}"
         # The operations whose result depends on a differentiated argument: only these get rules.
@@ -426,9 +426,11 @@ class _Program:
         return True
 
     # -- naming -------------------------------------------------------------------------------
-    def _name_inputs(self, args, arrays, targets, argnums) -> list[tuple[int, np.ndarray]]:
+    def _name_inputs(self, args, arrays, targets, argnums, names) -> list[tuple[int, np.ndarray]]:
         """Give each dynamic array a name ``a<i>``; the differentiated ones are the targets'.
-        Returns the non-differentiated array arguments, to be checked for use below."""
+        Returns the non-differentiated array arguments, to be checked for use below.
+        The last ``len(names)`` arguments are the keyword arguments of those names."""
+        first_keyword = len(args) - len(names)
         flat_targets = iter(targets)
         index = 0
         candidates = []
@@ -449,8 +451,10 @@ class _Program:
                 else:
                     continue
                 how = "differentiated" if differentiated else "data"
+                what = (f"argument {position}" if position < first_keyword
+                        else f"keyword {names[position - first_keyword]}")
                 self._input_comments.append(
-                    f"    # a{index}: argument {position}{path_suffix(path)}, "
+                    f"    # a{index}: {what}{path_suffix(path)}, "
                     f"{arrays[index].shape} {arrays[index].dtype}, {how}")
                 index += 1
         return candidates

@@ -428,3 +428,22 @@ def test_hvp_matches_hips_on_a_network_loss():
     x, v = RNG.standard_normal(4), RNG.standard_normal(4)
     (hv,) = ag.hvp(f, (x,), (v,))
     assert_close(hv, autograd.hessian_vector_product(lambda x: f(x, anp))(x, v), rtol=1e-9)
+
+
+def test_compile_grad_over_containers_equals_grad():
+    params = _tree_params()
+    step = ag.compile_grad(lambda p, X, y, l2=0.0: _tree_loss(p) + l2 * ag.sum(p["layers"][1][0] ** 2))
+    for shift in (0.0, 0.01):
+        params = ag.tree_map(lambda x: x + shift, params)
+        value, g = step(params, X6, Y6, l2=0.5)
+        expected_value, expected = ag.value_and_grad(
+            lambda p: _tree_loss(p) + 0.5 * ag.sum(p["layers"][1][0] ** 2))(params)
+        assert value == pytest.approx(expected_value)
+        assert ag.tree_flatten(g)[1] == ag.tree_flatten(params)[1]
+        ag.tree_map(lambda a, b: assert_close(a, b, rtol=1e-12), g, expected)
+    assert step.traces == 1
+    assert "# a2: argument 0 'layers[1][0]', (4,) float64, differentiated" in step.code
+    assert "keyword l2" not in step.code  # a Python float is frozen into the program, not an input
+    step_with_array = ag.compile_grad(lambda p, X, scale: _tree_loss(p) * ag.sum(scale))
+    step_with_array(params, X6, scale=np.ones(2))
+    assert "keyword scale, (2,) float64, data" in step_with_array.code
