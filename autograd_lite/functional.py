@@ -92,11 +92,13 @@ def _trace(fun: Callable, args: tuple, kwargs: dict, argnums: tuple[int, ...]) -
     treedefs = []
     for i in argnums:
         leaves, treedef = tree_flatten(args[i])
-        leaf_tensors = []
-        for path, leaf in zip(treedef.paths(), leaves):
-            if isinstance(leaf, Tensor) and leaf.requires_grad:
-                nested = True
-            leaf_tensors.append(as_leaf(leaf, f"argument {i}{path_suffix(path)}"))
+        try:
+            leaf_tensors = [as_leaf(leaf) for leaf in leaves]
+        except TypeError:  # say which leaf (paths are only worked out for the message)
+            for path, leaf in zip(treedef.paths(), leaves):
+                as_leaf(leaf, f"argument {i}{path_suffix(path)}")
+            raise
+        nested = nested or any(isinstance(leaf, Tensor) and leaf.requires_grad for leaf in leaves)
         targets += leaf_tensors
         given += leaves
         treedefs.append(treedef)

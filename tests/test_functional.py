@@ -447,3 +447,10 @@ def test_compile_grad_over_containers_equals_grad():
     step_with_array = ag.compile_grad(lambda p, X, scale: _tree_loss(p) * ag.sum(scale))
     step_with_array(params, X6, scale=np.ones(2))
     assert "keyword scale, (2,) float64, data" in step_with_array.code
+
+
+def test_a_non_numeric_leaf_of_a_differentiated_argument_is_named():
+    with pytest.raises(TypeError, match="argument 0 'config.name'.*str"):
+        ag.grad(lambda p: ag.sum(p["w"] ** 2))({"w": np.ones(2), "config": {"name": "relu"}})
+    with pytest.raises(TypeError, match=r"argument 1\[2\]"):  # None is an empty container
+        ag.grad(lambda x, p: ag.sum(x), argnum=(0, 1))(np.ones(2), [1.0, None, "b"])
