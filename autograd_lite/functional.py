@@ -335,12 +335,12 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]
 
     ``tangents`` has the structure and shapes of ``primals`` (a tuple with one entry
     per argument); the result's tangent has the output's.  Computed with two reverse
-    passes: ``J v`` is the gradient with respect to ``u`` of ``<J^T u, v>``, which is
-    linear in ``u`` (so its value at ``u = 0`` does).
+    passes: ``J v`` is the gradient with respect to ``u`` of ``<J^T u, v>``; that is
+    linear in ``u``, so any ``u`` gives it (``u = 0`` is used).
     """
     primals = tuple(primals)
     trace = _trace(fun, primals, {}, tuple(range(len(primals))))
-    primal_def = TreeDef(tuple, tuple(range(len(primals))), trace.treedefs)
+    primal_def = tree_flatten(primals)[1]
     directions = _matching_leaves(primal_def, tuple(tangents), list(trace.given), "the tangents")
     out_leaves, out_def = tree_flatten(trace.out)
     for leaf in out_leaves:
@@ -373,9 +373,8 @@ def hvp(fun: Callable, primals: Sequence, tangents: Sequence) -> tuple:
     """
     primals = tuple(primals)
     everything = tuple(range(len(primals)))
-    primal_def = TreeDef(tuple, everything, tuple(tree_flatten(p)[1] for p in primals))
-    directions = _matching_leaves(primal_def, tuple(tangents), tree_flatten(primals)[0],
-                                  "the tangents")
+    leaves, primal_def = tree_flatten(primals)
+    directions = _matching_leaves(primal_def, tuple(tangents), leaves, "the tangents")
     gradient = grad(fun, everything)
 
     def directional_derivative(*xs: Any) -> Any:

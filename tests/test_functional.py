@@ -454,3 +454,12 @@ def test_a_non_numeric_leaf_of_a_differentiated_argument_is_named():
         ag.grad(lambda p: ag.sum(p["w"] ** 2))({"w": np.ones(2), "config": {"name": "relu"}})
     with pytest.raises(TypeError, match=r"argument 1\[2\]"):  # None is an empty container
         ag.grad(lambda x, p: ag.sum(x), argnum=(0, 1))(np.ones(2), [1.0, None, "b"])
+
+
+def test_tangents_must_match_the_primals():
+    f = lambda x, p: ag.sum(x * p["w"])
+    x, p = np.ones(2), {"w": np.ones(2)}
+    with pytest.raises(ValueError, match=r"the tangents\[1\]\.w has shape \(3,\), expected \(2,\)"):
+        ag.jvp(f, (x, p), (np.ones(2), {"w": np.ones(3)}))
+    with pytest.raises(ValueError, match="keys"):
+        ag.hvp(f, (x, p), (np.ones(2), {"v": np.ones(2)}))
