@@ -16,7 +16,8 @@ from .functions import (abs, add, broadcast_to, clip, concatenate, cos, divide, 
                         reshape, sigmoid, sin, softmax, softmax_cross_entropy, sqrt, square,
                         squeeze, stack, subtract, sum, swapaxes, tanh, transpose, var, where)
 from .numpy_protocol import supported_numpy as _supported_numpy
-from .functional import grad, hessian, jacobian, value_and_grad
+from .tree import TreeDef, tree_flatten, tree_leaves, tree_map, tree_unflatten
+from .functional import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .listing import Tape, TapeEntry, tape
 from .viz import GraphvizNotInstalled, draw_graph, render

@@ -49,6 +49,7 @@ from . import functional
 from .engine import (backprop, broadcast_axes, enable_grad, graph_nodes, no_grad, node_step,
                      unbroadcast)
 from .tensor import Tensor, unwrap
+from .tree import path_suffix, tree_flatten
 
 RETRACE_WARNING = 8  # traces of one compiled function before it warns that it keeps retracing
 
@@ -63,11 +64,14 @@ def compile_grad(fun: Callable, argnum: int | tuple[int, ...] = 0, *,
 
     Returns a callable ``step(*args) -> (value, gradient)`` with the semantics of
     `value_and_grad`: ``fun`` returns a scalar; the gradient has its argument's shape
-    (a float for a float argument; a tuple of gradients for a tuple ``argnum``).  In
-    addition a differentiated argument may be a list or tuple of arrays or Tensors (for
-    example ``list(model.parameters())``), and gets a list of gradients.  A Tensor
-    argument is read through ``.data`` on every call, so optimizers may update it in
-    place.  Gradients are plain arrays: a compiled step cannot be differentiated again.
+    (a float for a float argument; a tuple of gradients for a tuple ``argnum``).  A
+    differentiated argument may be a container (nested tuples, lists, dicts) of arrays,
+    floats or Tensors (``list(model.parameters())``, a dict of named arrays) and gets
+    its gradients in the same structure.  Keyword arguments reach ``fun`` and are not
+    differentiated (arrays among them are read on each call, other values are part of
+    the program's key, as for positional ones).  A Tensor argument is read through
+    ``.data`` on every call, so optimizers may update it in place.  Gradients are plain
+    arrays: a compiled step cannot be differentiated again.
 
     ``check_every=N`` (N > 0) also computes every N-th call with the ordinary engine and
     raises `TraceMismatchError` if the results differ (see the module docstring for
@@ -112,44 +116,47 @@ class CompiledGrad:
             raise RuntimeError("nothing compiled yet: call the compiled function once first")
         return self._latest.source
 
-    def __call__(self, *args: Any) -> tuple[Any, Any]:
-        if functional._depth() > 0:
+    def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        if functional.transform_depth() > 0:
             raise TypeError("a compile_grad step cannot run inside ag.grad/jacobian/hessian: its "
                             "gradients are plain arrays; use ag.value_and_grad for higher order")
         if len(args) < self._arity:
             raise TypeError(f"compile_grad differentiates argument {self._arity - 1}, but was "
                             f"called with {len(args)} argument(s)")
         self.calls += 1
-        arrays, key = _flatten(args, self._argnums)
+        args, names = _with_keywords(args, kwargs)
+        arrays, key = _flatten(args, self._argnums, names)
         program = self._programs.get(key)
         if program is not None and not (program.frozen_args_unchanged(arrays)
                                         and _same_captures(program.captured, _captured(self.fun))):
             program = None  # something the trace froze has been replaced: trace again
         if program is None:
-            value, grads, program = self._trace(args, arrays, key)
+            value, grads, program = self._trace(args, arrays, key, names)
         elif self.check_every and self.calls % self.check_every == 0:
-            return self.check(*args)
+            return self.check(*args[:len(args) - len(names)], **kwargs)
         else:
             value, grads = program.run(arrays)
         self._latest = program
         return self._package(args, value, grads)
 
-    def check(self, *args: Any) -> tuple[Any, Any]:
+    def check(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         """Compute with the ordinary engine and with the replay; raise `TraceMismatchError`
         if they differ, else return the result as a call would."""
-        arrays, key = _flatten(args, self._argnums)
+        args, names = _with_keywords(args, kwargs)
+        arrays, key = _flatten(args, self._argnums, names)
         program = self._programs.get(key)
-        value, grads, fresh = self._trace(args, arrays, key, retrace=False)
+        value, grads, fresh = self._trace(args, arrays, key, names, retrace=False)
         if program is not None and program is not fresh:
             # The cached program was made from an earlier trace: does it still agree?
             _compare(program, program.run(arrays), (value, grads), "a later call's arguments")
         self._latest = fresh
         return self._package(args, value, grads)
 
-    def _trace(self, args: tuple, arrays: list, key: tuple, retrace: bool = True):
+    def _trace(self, args: tuple, arrays: list, key: tuple, names: tuple[str, ...],
+               retrace: bool = True):
         """Run ``fun`` with the engine, build (or rebuild) its program, check the program
-        against the engine's result on these arguments.  ``retrace`` counts it as a trace
-        (a check is not one)."""
+        against the engine's result on these arguments (the last ``len(names)`` of them
+        keyword arguments).  ``retrace`` counts it as a trace (a check is not one)."""
         if any(isinstance(a, Tensor) and a.grad_fn is not None for a in _tensor_args(args)):
             raise TypeError("compile_grad got a Tensor with recorded history as an argument; "
                             "its gradients would not flow back into that history. Pass "
@@ -158,8 +165,9 @@ class CompiledGrad:
         targets: list[Tensor] = []
         for i in self._argnums:
             call_args[i] = _as_leaves(args[i], targets)
+        positional = len(call_args) - len(names)
         with enable_grad():
-            out = self.fun(*call_args)
+            out = self.fun(*call_args[:positional], **dict(zip(names, call_args[positional:])))
         name = getattr(self.fun, "__name__", "fun")
         if not isinstance(out, Tensor) or out.grad_fn is None:
             raise TypeError(f"compile_grad: {name} returned a value that does not depend on the "
@@ -170,7 +178,7 @@ class CompiledGrad:
         grads = backprop(out, np.ones_like(out.data), inputs=tuple(targets), retain_graph=True)
         grads = [np.zeros_like(t.data) if g is None else unwrap(g)
                  for g, t in zip(grads, targets)]  # a Tensor where a rule called a primitive
-        program = _Program(out, targets, args, arrays, self._argnums)
+        program = _Program(out, targets, args, arrays, self._argnums, names)
         program.captured = _captured(self.fun)
         _compare(program, program.run(arrays), (out.data, grads), "the arguments it was traced with")
         self._programs[key] = program
@@ -201,26 +209,40 @@ class CompiledGrad:
 
 
 # ---- arguments -----------------------------------------------------------------------------
-def _flatten(args: tuple, argnums: tuple[int, ...]) -> tuple[list, tuple]:
+def _with_keywords(args: tuple, kwargs: dict) -> tuple[tuple, tuple[str, ...]]:
+    """The keyword arguments' values appended to ``args`` (in name order), and the names:
+    the program treats them as further (never differentiated) arguments."""
+    if not kwargs:
+        return args, ()
+    names = tuple(sorted(kwargs))
+    return args + tuple(kwargs[name] for name in names), names
+
+
+def _flatten(args: tuple, argnums: tuple[int, ...], names: tuple[str, ...] = ()
+             ) -> tuple[list, tuple]:
     """The arrays the program reads (in order) and the cache key describing the arguments.
 
-    Differentiated arguments and any array or Tensor are *dynamic*: their current arrays
-    are handed to the program. Other values are part of the key (frozen into the program).
+    Differentiated arguments (each leaf of a container) and any array or Tensor are
+    *dynamic*: their current arrays are handed to the program. Other values are part of
+    the key (frozen into the program).
     """
     arrays: list = []
     key = []
     for position, arg in enumerate(args):
         differentiated = position in argnums
-        if differentiated and isinstance(arg, (list, tuple)):
-            key.append((type(arg), tuple(_dynamic(item, arrays, True) for item in arg)))
-        elif differentiated or isinstance(arg, (np.ndarray, Tensor)):
+        if isinstance(arg, (np.ndarray, Tensor)) or (differentiated and not _is_container(arg)):
             key.append(_dynamic(arg, arrays, differentiated))
+        elif differentiated:
+            leaves, treedef = tree_flatten(arg)
+            key.append((treedef, tuple(_dynamic(leaf, arrays, True) for leaf in leaves)))
         else:
             try:
                 hash(arg)
                 key.append(("static", type(arg), arg))
             except TypeError:
                 key.append(("static", type(arg), id(arg)))
+    if names:
+        key.append(names)
     return arrays, tuple(key)
 
 
@@ -230,23 +252,25 @@ def _dynamic(arg: Any, arrays: list, differentiated: bool) -> tuple:
     if type(data) is not np.ndarray:
         if not differentiated:
             raise TypeError(f"expected an array, got {type(arg).__name__}")
-        if isinstance(data, (list, tuple, dict)) or data is None:
-            raise TypeError(f"compile_grad: a differentiated argument must be a float, an "
-                            f"array, a Tensor or a list of those, got {type(arg).__name__}")
         data = np.asarray(data)
     if differentiated and data.dtype.kind not in "biuf":
         raise TypeError(f"compile_grad: a differentiated argument must be a float, an array, "
-                        f"a Tensor or a list of those, got {type(arg).__name__} of dtype {data.dtype}")
+                        f"a Tensor or a container of those, got {type(arg).__name__} of dtype "
+                        f"{data.dtype}")
     if differentiated and data.dtype.kind != "f":
         data = data.astype(np.float64)  # as value_and_grad: integers are differentiated as floats
     arrays.append(data)
     return (isinstance(arg, Tensor), data.shape, data.dtype)
 
 
+def _is_container(arg: Any) -> bool:
+    return isinstance(arg, (list, tuple, dict)) or arg is None
+
+
 def _tensor_args(args: tuple):
     for arg in args:
-        if isinstance(arg, (list, tuple)):
-            yield from arg
+        if _is_container(arg):
+            yield from tree_flatten(arg)[0]
         else:
             yield arg
 
@@ -254,21 +278,16 @@ def _tensor_args(args: tuple):
 def _as_leaves(arg: Any, targets: list) -> Any:
     """The differentiated argument as the function sees it during the trace: leaf Tensors
     (a Tensor that requires grad is used itself, so a model holding it records it)."""
-    if isinstance(arg, (list, tuple)):
-        return type(arg)(_as_leaves(item, targets) for item in arg)
-    leaf = functional._as_leaf(arg)
-    targets.append(leaf)
-    return leaf
+    leaves, treedef = tree_flatten(arg)
+    leaf_tensors = [functional.as_leaf(leaf) for leaf in leaves]
+    targets += leaf_tensors
+    return treedef.unflatten(leaf_tensors)
 
 
 def _regroup(arg: Any, flat) -> Any:
     """Gradients in the structure of the argument (a float for a float)."""
-    if isinstance(arg, (list, tuple)):
-        return type(arg)(_regroup(item, flat) for item in arg)
-    g = next(flat)
-    if isinstance(arg, (float, int)) and not isinstance(arg, bool):
-        return float(g)
-    return g
+    leaves, treedef = tree_flatten(arg)
+    return treedef.unflatten(functional.as_given(next(flat), leaf) for leaf in leaves)
 
 
 _EMPTY_CELL = object()
@@ -367,14 +386,14 @@ class _Program:
     """
 
     def __init__(self, out: Tensor, targets: list[Tensor], args: tuple, arrays: list,
-                 argnums: tuple[int, ...]) -> None:
+                 argnums: tuple[int, ...], names: tuple[str, ...] = ()) -> None:
         nodes = graph_nodes(out)[::-1]  # creation order: every operand before its use
         self.namespace: dict[str, Any] = {"asarray": np.asarray, "add_reduce": np.add.reduce,
                                           "unbroadcast": unbroadcast}
         self._constants: dict[int, str] = {}
         self._names: dict[int, str] = {}  # id(Tensor or dynamic array) -> its name in the source
         target_ids = {id(t) for t in targets}
-        self.frozen_args = self._name_inputs(args, arrays, targets, argnums)
+        self.frozen_args = self._name_inputs(args, arrays, targets, argnums, names)
         for k, node in enumerate(nodes):
             self._names[id(node)] = f"v{k}"
         # The operations whose result depends on a differentiated argument: only these get rules.
@@ -407,27 +426,36 @@ class _Program:
         return True
 
     # -- naming -------------------------------------------------------------------------------
-    def _name_inputs(self, args, arrays, targets, argnums) -> list[tuple[int, np.ndarray]]:
+    def _name_inputs(self, args, arrays, targets, argnums, names) -> list[tuple[int, np.ndarray]]:
         """Give each dynamic array a name ``a<i>``; the differentiated ones are the targets'.
-        Returns the non-differentiated array arguments, to be checked for use below."""
+        Returns the non-differentiated array arguments, to be checked for use below.
+        The last ``len(names)`` arguments are the keyword arguments of those names."""
+        first_keyword = len(args) - len(names)
         flat_targets = iter(targets)
         index = 0
         candidates = []
         self._input_comments = []
         for position, arg in enumerate(args):
-            listed = position in argnums and isinstance(arg, (list, tuple))
-            for j, item in enumerate(arg if listed else (arg,)):
-                if position in argnums:
+            differentiated = position in argnums
+            if differentiated and _is_container(arg):
+                leaves, treedef = tree_flatten(arg)
+                items = list(zip(treedef.paths(), leaves))
+            else:
+                items = [((), arg)]
+            for path, item in items:
+                if differentiated:
                     self._names[id(next(flat_targets))] = f"a{index}"
                 elif isinstance(item, (np.ndarray, Tensor)):
                     self._names[id(item)] = f"a{index}"
                     candidates.append((index, arrays[index]))
                 else:
                     continue
-                what = f"argument {position}" + (f"[{j}]" if listed else "")
-                how = "differentiated" if position in argnums else "data"
-                self._input_comments.append(f"    # a{index}: {what}, {arrays[index].shape} "
-                                            f"{arrays[index].dtype}, {how}")
+                how = "differentiated" if differentiated else "data"
+                what = (f"argument {position}" if position < first_keyword
+                        else f"keyword {names[position - first_keyword]}")
+                self._input_comments.append(
+                    f"    # a{index}: {what}{path_suffix(path)}, "
+                    f"{arrays[index].shape} {arrays[index].dtype}, {how}")
                 index += 1
         return candidates
 

@@ -217,8 +217,11 @@ def node_step(tensor, g, create_graph: bool = False, fit=None) -> list[tuple[int
     for k, (i, operand) in enumerate(steps):
         gi = op.rule(i)(g, ans, *args, **kwargs)
         shape = operand.data.shape
-        if gi.shape != shape:
-            gi = unbroadcast(gi, shape) if fit is None else fit(i, gi, shape)
+        try:  # free unless it raises (Python 3.11): the fast path pays nothing
+            if gi.shape != shape:
+                gi = unbroadcast(gi, shape) if fit is None else fit(i, gi, shape)
+        except (AttributeError, ValueError) as exc:
+            raise _misfit_error(op, i, gi, shape) from exc
         if anomaly is not None:
             anomaly.backward(node, i, gi)
         steps[k] = (i, operand, gi)
@@ -229,6 +232,17 @@ def _output_version(node) -> int:
     """The version its Tensor had when it got ``node``: 0 when the node made it, one more
     than the overwritten value's when an in-place operation moved it there."""
     return 0 if node.previous is None else node.previous._version + 1
+
+
+def _misfit_error(op, argnum: int, gi: Any, shape: tuple) -> ValueError:
+    """A rule's gradient that is not an array, or that cannot be summed or stretched to
+    its argument's shape: a mistake in that primitive's ``defvjp``."""
+    got = (f"a gradient of shape {gi.shape}" if hasattr(gi, "shape")
+           else f"{type(gi).__name__} {gi!r:.40}")
+    return ValueError(
+        f"the derivative rule of `{op.name}` for argument {argnum} returned {got}, which does "
+        f"not broadcast to that argument's shape {shape}: a rule must return an array (or "
+        "Tensor) broadcast-compatible with its argument (check the primitive's defvjp)")
 
 
 def _check_reads(node, tensor, steps: list, changed: set) -> None:

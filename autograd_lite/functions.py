@@ -52,42 +52,42 @@ def square(x) -> Tensor:
 
 
 @implements(np.clip)
-def clip(x, lo=None, hi=None, *, a_min=None, a_max=None, min=None, max=None) -> Tensor:
-    """Elementwise ``min(max(x, lo), hi)``; the gradient passes where lo <= x <= hi.
+def clip(a, lo=None, hi=None, *, a_min=None, a_max=None, min=None, max=None) -> Tensor:
+    """Elementwise ``min(max(a, lo), hi)``; the gradient passes where lo <= a <= hi.
     NumPy's keyword names (``a_min``/``a_max``, ``min``/``max``) work too."""
     lo = next((b for b in (lo, a_min, min) if b is not None), None)
     hi = next((b for b in (hi, a_max, max) if b is not None), None)
-    return P.clip(x, lo=unwrap(lo), hi=unwrap(hi))
+    return P.clip(a, lo=unwrap(lo), hi=unwrap(hi))
 
 
 # ---- reductions ----------------------------------------------------------------------
 @implements(np.sum)
-def sum(x, axis=None, keepdims: bool = False) -> Tensor:
-    return P.sum(x, axis=_axis(axis), keepdims=keepdims)
+def sum(a, axis=None, keepdims: bool = False) -> Tensor:
+    return P.sum(a, axis=_axis(axis), keepdims=keepdims)
 
 
 @implements(np.max, np.amax)
-def max(x, axis=None, keepdims: bool = False) -> Tensor:
-    return P.max(x, axis=_axis(axis), keepdims=keepdims)
+def max(a, axis=None, keepdims: bool = False) -> Tensor:
+    return P.max(a, axis=_axis(axis), keepdims=keepdims)
 
 
 @implements(np.min, np.amin)
-def min(x, axis=None, keepdims: bool = False) -> Tensor:
-    return P.min(x, axis=_axis(axis), keepdims=keepdims)
+def min(a, axis=None, keepdims: bool = False) -> Tensor:
+    return P.min(a, axis=_axis(axis), keepdims=keepdims)
 
 
 @implements(np.mean)
-def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+def mean(a, axis=None, keepdims: bool = False) -> Tensor:
     axis = _axis(axis)
-    return P.sum(x, axis=axis, keepdims=keepdims) / _count(x, axis)
+    return P.sum(a, axis=axis, keepdims=keepdims) / _count(a, axis)
 
 
 @implements(np.var)
-def var(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+def var(a, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """Mean squared deviation from the mean, divided by ``n - ddof`` (NumPy's ``var``)."""
     axis = _axis(axis)
-    deviation = x - mean(x, axis=axis, keepdims=True)
-    return P.sum(deviation * deviation, axis=axis, keepdims=keepdims) / (_count(x, axis) - ddof)
+    deviation = a - mean(a, axis=axis, keepdims=True)
+    return P.sum(deviation * deviation, axis=axis, keepdims=keepdims) / (_count(a, axis) - ddof)
 
 
 @implements("logsumexp")
@@ -142,25 +142,25 @@ def transpose(x, *axes) -> Tensor:
 
 
 @implements(np.swapaxes)
-def swapaxes(x, axis1: int, axis2: int) -> Tensor:
-    axes = list(range(np.ndim(unwrap(x))))
+def swapaxes(a, axis1: int, axis2: int) -> Tensor:
+    axes = list(range(np.ndim(unwrap(a))))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-    return P.transpose(x, axes=tuple(axes))
+    return P.transpose(a, axes=tuple(axes))
 
 
 @implements(np.expand_dims)
-def expand_dims(x, axis) -> Tensor:
-    return P.reshape(x, shape=np.expand_dims(unwrap(x), axis).shape)
+def expand_dims(a, axis) -> Tensor:
+    return P.reshape(a, shape=np.expand_dims(unwrap(a), axis).shape)
 
 
 @implements(np.squeeze)
-def squeeze(x, axis=None) -> Tensor:
-    return P.reshape(x, shape=np.squeeze(unwrap(x), axis).shape)
+def squeeze(a, axis=None) -> Tensor:
+    return P.reshape(a, shape=np.squeeze(unwrap(a), axis).shape)
 
 
 @implements(np.broadcast_to)
-def broadcast_to(x, shape) -> Tensor:
-    return P.broadcast_to(x, shape=tuple(np.atleast_1d(shape)) if np.ndim(shape) else (int(shape),))
+def broadcast_to(array, shape) -> Tensor:
+    return P.broadcast_to(array, shape=tuple(np.atleast_1d(shape)) if np.ndim(shape) else (int(shape),))
 
 
 @implements(np.concatenate)
@@ -169,8 +169,8 @@ def concatenate(seq: Sequence, axis: int = 0) -> Tensor:
 
 
 @implements(np.stack)
-def stack(seq: Sequence, axis: int = 0) -> Tensor:
-    return P.stack(*seq, axis=axis)
+def stack(arrays: Sequence, axis: int = 0) -> Tensor:
+    return P.stack(*arrays, axis=axis)
 
 
 @implements(np.where)

@@ -10,7 +10,8 @@
 gives one derivative rule per positional argument.  Calling the primitive runs the
 forward on the arrays inside its Tensor arguments and, when grad mode is on and an
 argument requires grad, records a `Node` on the result.  The built-in table
-(``primitives.py``) is written with this same API.
+(``primitives/``) is written with this same API; README "Your own operation"
+walks through one.
 """
 from __future__ import annotations
 

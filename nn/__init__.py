@@ -12,12 +12,13 @@ from .layers import (Dropout, Flatten, Identity, Linear, LogSoftmax, ReLU, Seque
                      Softmax, Tanh)
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                      MSELoss, NLLLoss, SmoothL1Loss)
-from .module import IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter
+from .module import IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, functional_call
 from .training import fit
 
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "DataLoader", "Dropout", "Flatten",
     "HuberLoss", "Identity", "IncompatibleKeys", "KLDivLoss", "L1Loss", "Linear", "LogSoftmax",
     "MSELoss", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU",
-    "Sequential", "Sigmoid", "SmoothL1Loss", "Softmax", "Tanh", "fit", "init", "optim", "utils",
+    "Sequential", "Sigmoid", "SmoothL1Loss", "Softmax", "Tanh", "fit", "functional_call", "init",
+    "optim", "utils",
 ]

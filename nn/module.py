@@ -372,6 +372,65 @@ class Module:
         return head + "\n  " + "\n  ".join(lines) + "\n)"
 
 
+def _substitution_slots(module: Module) -> dict[str, list[tuple[Module, str, bool]]]:
+    """Dotted name -> every ``(owning module, attribute, is_buffer)`` that holds it: a
+    parameter shared by two modules is substituted in both (tied weights stay tied)."""
+    holders: dict[int, list] = {}
+    for owner in module.modules():
+        for attr, member in owner._registry.items():
+            if isinstance(member, Parameter):
+                holders.setdefault(id(member), []).append((owner, attr, False))
+    slots = {name: holders[id(p)] for name, p in module.named_parameters()}
+    for path, owner in module.named_modules():
+        prefix = path + "." if path else ""
+        for attr in owner._buffers:
+            slots[prefix + attr] = [(owner, attr, True)]
+    return slots
+
+
+def functional_call(module: Module, params: Mapping[str, Any], args: Any = (),
+                    kwargs: Mapping[str, Any] | None = None) -> Any:
+    """``module(*args, **kwargs)`` computed with ``params`` in place of its own parameters
+    and buffers; the module itself is left as it was (also when the call raises).
+
+    ``params`` maps dotted names (``"fc1.weight"``, ``"bn.running_mean"``, as in
+    `Module.named_parameters` / `named_buffers`) to arrays or Tensors of any subset of
+    them; the others keep the module's values.  ``args`` is a tuple of positional
+    arguments (anything else is one argument).  This makes a model a function of its
+    parameters, for the transforms::
+
+        params = {n: p.data for n, p in model.named_parameters()}
+        grads = ag.grad(lambda ps: loss_fn(nn.functional_call(model, ps, (X,)), y))(params)
+
+    A substituted parameter is a Tensor (an array is wrapped, without grad); a buffer
+    is used as given.  A buffer the forward reassigns (a running mean) is restored
+    after the call.  Not thread-safe for one module shared by threads.
+    """
+    if not isinstance(args, tuple):
+        args = (args,)
+    slots = _substitution_slots(module)
+    unknown = [name for name in params if name not in slots]
+    if unknown:
+        raise KeyError(f"functional_call: {type(module).__name__} has no parameter or buffer "
+                       f"{unknown[0]!r}; its names are {', '.join(slots) or 'none'}")
+    saved: list[tuple[Module, str, Any, Any]] = []
+    try:
+        for name, value in params.items():
+            for owner, attr, is_buffer in slots[name]:
+                saved.append((owner, attr, owner.__dict__.get(attr),
+                              owner._buffers[attr] if is_buffer else None))
+                if not is_buffer and not isinstance(value, ag.Tensor):
+                    value = ag.Tensor(value)
+                # Past __setattr__: registration must not change, only what forward reads.
+                object.__setattr__(owner, attr, value)
+        return module(*args, **(kwargs or {}))
+    finally:
+        for owner, attr, attribute, buffer in reversed(saved):
+            object.__setattr__(owner, attr, attribute)
+            if attr in owner._buffers:
+                owner._buffers[attr] = buffer
+
+
 def check_module(owner: str, module: Any, where: str) -> "Module":
     """``module`` if it is a Module, else a TypeError naming the container and the slot."""
     if not isinstance(module, Module):

@@ -64,3 +64,10 @@ def test_a_missing_or_broken_contestant_is_skipped_not_fatal():
     outcomes = run_workload(W1, contestants, rounds=1, block_seconds=0.001, log=lambda m: None)
     assert [o.status for o in outcomes] == ["ok", "skipped", "skipped"]
     assert "pip install nothing" in outcomes[1].detail and "half an install" in outcomes[2].detail
+
+
+def test_the_hvp_comparison_runs_and_checks_hvp_against_the_hessian(capsys):
+    from bench.hvp import main
+    main(["--n", "50", "--repeats", "1"])  # raises if hvp and hessian @ v disagree
+    table = capsys.readouterr().out
+    assert "sum(tanh(A @ x))**2" in table and "MLP loss" in table and "agree" in table

@@ -588,3 +588,161 @@ def test_module_dict_registers_by_key():
 def test_container_errors(make, error, message):
     with pytest.raises(error, match=message):
         make()
+
+
+# ---- functional_call ------------------------------------------------------------------------------
+class Normalised(nn.Module):
+    """A linear layer after a shift by a running-mean buffer that forward updates."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(3, 2, rng=np.random.default_rng(4))
+        self.register_buffer("running_mean", np.zeros(3))
+
+    def forward(self, x):
+        if self.training:
+            self.running_mean = 0.9 * ag.unwrap(self.running_mean) + 0.1 * ag.unwrap(x).mean(axis=0)
+        return ag.tanh(self.fc1(x - self.running_mean))
+
+
+def _members_now(module):
+    return ({n: (p, p.data.copy()) for n, p in module.named_parameters()},
+            {n: b.copy() for n, b in module.named_buffers()})
+
+
+def _as_before(module, snapshot):
+    parameters, buffers = snapshot
+    for name, p in module.named_parameters():
+        assert p is parameters[name][0] and np.array_equal(p.data, parameters[name][1])
+        assert module.__dict__.get(name) is None or module.__dict__[name] is p
+    for name, b in module.named_buffers():
+        np.testing.assert_array_equal(b, buffers[name])
+    assert [n for n, _ in module.named_parameters()] == list(parameters)
+
+
+def test_functional_call_uses_the_given_parameters_and_leaves_the_module_alone():
+    model = TwoLayer(np.random.default_rng(1))
+    X = np.random.default_rng(2).standard_normal((5, 3))
+    before = _members_now(model)
+    other = TwoLayer(np.random.default_rng(9))
+    params = {n: p.data for n, p in other.named_parameters()}
+    np.testing.assert_allclose(nn.functional_call(model, params, (X,)).data, other(X).data)
+    _as_before(model, before)
+    partial = nn.functional_call(model, {"out.bias": np.full(2, 10.0)}, X)  # a subset; args not a tuple
+    np.testing.assert_allclose(partial.data, model(X).data - model.out.bias.data + 10.0)
+    _as_before(model, before)
+    assert model.hidden.weight.name == "hidden.weight"
+
+
+def test_gradients_of_a_dict_of_parameters_equal_backward_on_the_model():
+    model = TwoLayer(np.random.default_rng(3))
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
+    loss_fn = nn.MSELoss()
+    params = {n: p.data.copy() for n, p in model.named_parameters()}
+    grads = ag.grad(lambda ps: loss_fn(nn.functional_call(model, ps, (X,)), y))(params)
+    assert all(p.grad is None for p in model.parameters())  # the model's own were not touched
+    loss_fn(model(X), y).backward()
+    assert list(grads) == list(params)
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(grads[name], p.grad, rtol=1e-12)
+
+
+def test_hessian_and_gradcheck_over_a_models_parameters():
+    model = nn.Sequential(nn.Linear(2, 3, rng=np.random.default_rng(5)), nn.Tanh(),
+                          nn.Linear(3, 1, rng=np.random.default_rng(6)))
+    rng = np.random.default_rng(7)
+    X, y = rng.standard_normal((4, 2)), rng.standard_normal((4, 1))
+    loss_fn = nn.MSELoss()
+    params = {n: p.data for n, p in model.named_parameters()}
+    loss = lambda ps: loss_fn(nn.functional_call(model, ps, (X,)), y)
+    assert ag.gradcheck(loss, params) and ag.gradgradcheck(loss, params)
+    H = ag.hessian(loss)(params)
+    flat_names = list(params)
+    sizes = [params[n].size for n in flat_names]
+    vector = np.concatenate([params[n].ravel() for n in flat_names])
+
+    def flat_loss(v):  # the same loss of one flat vector
+        ends = np.cumsum(sizes)
+        pieces = [v[end - size:end] for end, size in zip(ends, sizes)]
+        return loss({n: piece.reshape(params[n].shape) for n, piece in zip(flat_names, pieces)})
+
+    flat_H = ag.hessian(flat_loss)(vector)
+    blocks = np.block([[H[a][b].reshape(params[a].size, params[b].size) for b in flat_names]
+                       for a in flat_names])
+    np.testing.assert_allclose(blocks, flat_H, rtol=1e-10, atol=1e-13)
+
+
+def test_gradcheck_names_the_failing_parameter_and_refuses_the_vacuous_check():
+    class Wrong(nn.Module):  # a layer whose recorded gradient for fc1.weight is off
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(2, 2, rng=np.random.default_rng(8))
+
+        def forward(self, x):
+            w = self.fc1.weight
+            halved = 0.5 * w + 0.5 * ag.Tensor(ag.unwrap(w).copy())  # value w, derivative w / 2
+            return ag.tanh(x @ halved + self.fc1.bias)
+
+    model = Wrong()
+    X = np.random.default_rng(9).standard_normal((3, 2))
+    params = {n: p.data for n, p in model.named_parameters()}
+    with pytest.raises(ag.GradcheckError, match="input 'fc1.weight' at element index"):
+        ag.gradcheck(lambda ps: nn.functional_call(model, ps, (X,)), params)
+    healthy = TwoLayer(np.random.default_rng(1))
+    loss_fn = nn.MSELoss()
+    y = np.zeros((3, 2))
+    X3 = np.random.default_rng(9).standard_normal((3, 3))
+    with pytest.raises(ag.GradcheckError, match="does not depend on input 0"):
+        ag.gradcheck(lambda *ps: loss_fn(healthy(X3), y), *healthy.parameters())
+
+
+def test_functional_call_replaces_buffers_and_restores_them_after_forward_reassigns():
+    model = Normalised()
+    X = np.random.default_rng(10).standard_normal((4, 3))
+    before = _members_now(model)
+    shift = np.full(3, 0.25)
+    model.eval()
+    out = nn.functional_call(model, {"running_mean": shift}, (X,))
+    np.testing.assert_allclose(out.data, np.tanh((X - shift) @ model.fc1.weight.data + model.fc1.bias.data))
+    model.train()  # forward now reassigns the buffer: restored afterwards
+    nn.functional_call(model, {"running_mean": shift}, (X,))
+    _as_before(model, before)
+    assert model.running_mean is model._buffers["running_mean"]
+    model.eval()
+    g = ag.grad(lambda m: ag.sum(nn.functional_call(model, {"running_mean": m}, (X,))))(shift)
+    h = np.tanh((X - shift) @ model.fc1.weight.data + model.fc1.bias.data)
+    expected = -((1 - h ** 2) @ model.fc1.weight.data.T).sum(axis=0)
+    np.testing.assert_allclose(g, expected, rtol=1e-12)
+
+
+def test_functional_call_restores_the_module_when_forward_raises():
+    model = TwoLayer(np.random.default_rng(1))
+    before = _members_now(model)
+    with pytest.raises(ValueError):
+        nn.functional_call(model, {"hidden.weight": np.ones((3, 4))}, (np.ones((2, 7)),))
+    _as_before(model, before)
+    with pytest.raises(KeyError, match="no parameter or buffer 'hidden.weigth'"):
+        nn.functional_call(model, {"hidden.weigth": np.ones((3, 4))}, (np.ones((2, 3)),))
+
+
+def test_functional_call_keeps_tied_parameters_tied():
+    shared = nn.Linear(2, 2, rng=np.random.default_rng(0))
+    model = nn.Sequential(shared, nn.Tanh(), shared)
+    assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias"]
+    X = np.ones((1, 2))
+    params = {"0.weight": np.eye(2), "0.bias": np.zeros(2)}
+    np.testing.assert_allclose(nn.functional_call(model, params, (X,)).data, np.tanh(X))
+
+
+def test_functional_call_passes_keyword_arguments():
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(np.ones(2))
+
+        def forward(self, x, scale=1.0):
+            return x * self.w * scale
+
+    out = nn.functional_call(Scaled(), {"w": np.array([2.0, 3.0])}, (np.ones(2),), {"scale": 10.0})
+    np.testing.assert_allclose(out.data, [20.0, 30.0])

@@ -60,3 +60,96 @@ def test_implicit_array_conversion_refuses_to_drop_a_gradient():
     with pytest.raises(TypeError, match="detach"):
         np.asarray(ag.Tensor([1.0], requires_grad=True))
     assert_close(np.asarray(ag.Tensor([1.0])), [1.0])
+
+
+# ---- NumPy's keyword names ----------------------------------------------------------------------
+# Options that choose NumPy's output buffer, dtype or memory layout, not the value: not
+# part of the supported calls (out= into an array would drop the gradient).
+NOT_VALUE_OPTIONS = {"out", "dtype", "casting", "subok", "where", "initial", "order", "like",
+                     "copy", "mean", "correction", "device", "newshape"}
+
+
+def _numpy_object(name: str):
+    obj = np
+    for part in name.split(".")[1:]:
+        obj = getattr(obj, part)
+    return obj
+
+
+def _keyword_parameters(function) -> list[str]:
+    """NumPy's parameters that may be passed by keyword, less the non-value options."""
+    import inspect
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # a C function without a signature: nothing to compare
+        return []
+    return [p.name for p in parameters
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in NOT_VALUE_OPTIONS]
+
+
+FUNCTIONS = [name for name in ag.SUPPORTED_NUMPY if not isinstance(_numpy_object(name), np.ufunc)]
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_every_supported_function_takes_numpys_keyword_names(name):
+    """Each keyword NumPy's own signature allows is accepted by the Tensor implementation
+    under the same name (so ``np.sum(a=t, axis=0, keepdims=True)`` means what it means
+    for arrays)."""
+    import inspect
+    from autograd_lite.numpy_protocol import IMPLEMENTATIONS
+    function = _numpy_object(name)
+    ours = inspect.signature(IMPLEMENTATIONS[function]).parameters
+    takes_any = any(p.kind == p.VAR_KEYWORD for p in ours.values())
+    missing = [k for k in _keyword_parameters(function)
+               if not takes_any and (k not in ours or ours[k].kind == ours[k].POSITIONAL_ONLY)]
+    assert not missing, f"{name} on Tensors does not accept NumPy's keyword(s) {missing}"
+
+
+X34 = RNG.standard_normal((3, 4))
+# name -> a call of the NumPy function on ``a`` with every value argument that can be
+# passed by keyword passed by keyword, under NumPy's name.
+KEYWORD_CALLS = {
+    "numpy.sum": lambda a: np.sum(a=a, axis=0, keepdims=True),
+    "numpy.mean": lambda a: np.mean(a=a, axis=(0, 1), keepdims=True),
+    "numpy.var": lambda a: np.var(a=a, axis=1, ddof=1, keepdims=True),
+    "numpy.max": lambda a: np.max(a=a, axis=1, keepdims=True),
+    "numpy.amax": lambda a: np.amax(a=a, axis=0, keepdims=False),
+    "numpy.min": lambda a: np.min(a=a, axis=-1, keepdims=True),
+    "numpy.amin": lambda a: np.amin(a=a, axis=None),
+    "numpy.clip": lambda a: np.clip(a=a, a_min=-0.5, a_max=0.5),
+    "numpy.transpose": lambda a: np.transpose(a=a[None], axes=(1, 0, 2)),
+    "numpy.swapaxes": lambda a: np.swapaxes(a=a, axis1=0, axis2=1),
+    "numpy.expand_dims": lambda a: np.expand_dims(a=a, axis=1),
+    "numpy.squeeze": lambda a: np.squeeze(a=a[None], axis=0),
+    "numpy.broadcast_to": lambda a: np.broadcast_to(array=a, shape=(2, 3, 4)),
+    "numpy.concatenate": lambda a: np.concatenate([a, 2 * a], axis=1),
+    "numpy.stack": lambda a: np.stack(arrays=[a, a * a], axis=2),
+    "numpy.where": lambda a: np.where(X34 > 0, a, 0.0),
+    "numpy.dot": lambda a: np.dot(a=a, b=X34.T),
+    "numpy.outer": lambda a: np.outer(a=a[0], b=a[1]),
+    "numpy.reshape": lambda a: np.reshape(a, shape=(2, 6)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEYWORD_CALLS))
+def test_supported_functions_called_with_numpys_keywords(name):
+    assert name in ag.SUPPORTED_NUMPY
+    call = KEYWORD_CALLS[name]
+    t = ag.Tensor(X34, requires_grad=True)
+    out = call(t)
+    assert isinstance(out, ag.Tensor) and out.grad_fn is not None
+    assert_close(out.data, call(X34))
+    weights = np.linspace(-1, 1, out.size).reshape(out.shape)
+    (out * weights).sum().backward()
+    assert_close(t.grad, numeric_gradient(lambda v: np.sum(call(v) * weights), X34),
+                 rtol=1e-5, atol=1e-6)
+
+
+def test_transpose_with_the_axes_keyword():
+    x = RNG.standard_normal((2, 3, 4))
+    t = ag.Tensor(x, requires_grad=True)
+    out = np.transpose(t, axes=(1, 0, 2))
+    assert out.shape == (3, 2, 4)
+    assert_close(out.data, np.transpose(x, axes=(1, 0, 2)))
+    g = ag.grad(lambda v: np.sum(np.transpose(v, axes=(2, 0, 1)) * np.arange(24.0).reshape(4, 2, 3)))(x)
+    assert_close(g, np.transpose(np.arange(24.0).reshape(4, 2, 3), (1, 2, 0)))
