@@ -220,34 +220,34 @@ def test_moons_tutorial_numpy_reproduces_printed_losses():
     assert losses[1000] == pytest.approx(moons_tanh_softmax.TUTORIAL_LOSS_AT_1000, abs=1e-9)
 
 
-def test_moons_tutorial_numpy_two_step_mean_at_the_end():
-    X, y = moons_tanh_softmax.make_data()
-    _, losses = moons_tanh_softmax.train_like_tutorial(X, y, hidden_size=3, record_every=1000)
-    last, before_last = losses[moons_tanh_softmax.NUM_PASSES - 1], losses[moons_tanh_softmax.NUM_PASSES - 2]
-    assert abs(last - before_last) > 1e-4  # the 2-cycle is there ...
-    two_step_mean = (last + before_last) / 2
-    assert round(two_step_mean, 7) == 0.0710369  # as the issue quotes it
-    assert two_step_mean == pytest.approx(moons_tanh_softmax.TUTORIAL_FINAL_TWO_STEP_MEAN, abs=1e-9)
-
-
-def test_moons_printed_branch_depends_on_rounding_but_the_two_step_mean_does_not():
-    # The issue's caveat, checked: nudge one initial weight by 1e-15 and the 2-cycle's
-    # branches swap places in the printout, while the mean of two consecutive losses stays.
+def test_moons_two_step_mean_and_the_pair_of_branches_do_not_depend_on_rounding():
+    # From about iteration 2000 the loss alternates between two branches (a 2-cycle). Which
+    # branch iteration 19999 lands on depends on rounding: on the BLAS kernel, and on a 1e-15
+    # change of one initial weight. Neither run's order is asserted, only what rounding cannot
+    # change: the unordered pair of branches and the mean of two consecutive losses, for the
+    # tutorial's weights and for the nudged ones.
     X, y = moons_tanh_softmax.make_data()
     nudged = moons_tanh_softmax.initial_params(3)
     nudged["W1"][0, 0] += 1e-15
     last = moons_tanh_softmax.NUM_PASSES - 1
-    _, original = moons_tanh_softmax.train_like_tutorial(X, y, 3, record_every=1000)
-    _, perturbed = moons_tanh_softmax.train_like_tutorial(X, y, 3, record_every=1000, initial=nudged)
-    assert original[last] == pytest.approx(0.070758, abs=1e-6) and perturbed[last] == pytest.approx(0.071316, abs=1e-6)
-    assert (perturbed[last] + perturbed[last - 1]) / 2 == pytest.approx(
-        (original[last] + original[last - 1]) / 2, abs=1e-9)
+    for initial in (None, nudged):
+        _, losses = moons_tanh_softmax.train_like_tutorial(X, y, 3, record_every=1000, initial=initial)
+        pair = sorted((losses[last - 1], losses[last]))
+        assert pair == pytest.approx(moons_tanh_softmax.TUTORIAL_FINAL_BRANCHES, abs=1e-9)
+        two_step_mean = (losses[last - 1] + losses[last]) / 2
+        assert round(two_step_mean, 7) == 0.0710369  # as the issue quotes it
+        assert two_step_mean == pytest.approx(moons_tanh_softmax.TUTORIAL_FINAL_TWO_STEP_MEAN, abs=1e-9)
 
 
-def test_polynomial_tutorial_initial_loss_and_accuracy_are_reproduced_exactly():
+def test_polynomial_tutorial_initial_loss_and_accuracy_are_reproduced():
     X, y, params, _ = polynomial_classifier.make_data_and_params()
     loss, accuracy = polynomial_classifier.tutorial_loss_and_accuracy(params, X, y)
-    assert loss == polynomial_classifier.TUTORIAL_INITIAL_LOSS
+    # The loss passes through two matrix products: its last digit depends on the BLAS kernel.
+    assert loss == pytest.approx(polynomial_classifier.TUTORIAL_INITIAL_LOSS, rel=1e-12, abs=0)
+    # The accuracy is a count (19 of 1200); rounding cannot change an argmax whose two
+    # largest probabilities are this far apart, so it is compared exactly.
+    probabilities = np.sort(polynomial_classifier.forward_probabilities(params, X), axis=1)
+    assert np.min(probabilities[:, -1] - probabilities[:, -2]) > 1e-9
     assert accuracy == polynomial_classifier.TUTORIAL_INITIAL_ACCURACY
     np.testing.assert_allclose(params["l1.weights"][0, :3], [0.03528166, -0.01527744, -0.12986867], atol=1e-8)
 
