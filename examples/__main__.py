@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Sequence
 
 from examples import EXAMPLE_NAMES, RUN_LENGTHS, load_example
-from examples._common import ExampleResult
+from examples._common import MACHINE_DEPENDENT, NOT_COMPARED, NOT_REPRODUCED, REPRODUCED, ExampleResult
 
-TABLE_COLUMNS = ("example", "final loss", "accuracy", "gradcheck max rel err", "formula verdicts", "seconds")
+TABLE_COLUMNS = ("example", "quantity", "value", "accuracy", "gradcheck max rel err", "formula verdicts",
+                 "tutorial figures reproduced", "seconds")
 
 
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -54,10 +55,12 @@ def table_rows(results: Sequence[ExampleResult]) -> list[tuple[str, ...]]:
     """One row of TABLE_COLUMNS per example."""
     return [(
         result.name,
+        result.quantity,
         _number(result.final_loss),
-        "-" if result.accuracy is None else f"{result.accuracy:.4f} ({result.accuracy_on})",
+        "-" if result.accuracy is None else f"{result.accuracy_on} {result.accuracy:.4f}",
         f"{result.gradcheck_max_rel_error:.2e}",
         result.formula_verdicts(),
+        result.figure_counts(),
         f"{result.seconds:.1f}",
     ) for result in results]
 
@@ -81,6 +84,10 @@ def cell(text: str) -> str:
     return "`" + text.replace("|", "\\|").replace("`", "'") + "`"
 
 
+def cell_number(value) -> str:
+    return "-" if value is None else f"{value:.12g}" if isinstance(value, float) else str(value)
+
+
 def write_report(out_dir: Path, results: Sequence[ExampleResult], length: str, total_seconds: float) -> Path:
     """report.md: the summary table, then per example its numbers, findings and images."""
     mode = {"quick": "quick mode (fewer iterations)", "default": "the default mode",
@@ -92,6 +99,9 @@ def write_report(out_dir: Path, results: Sequence[ExampleResult], length: str, t
         "",
         format_markdown_table(table_rows(results)),
         "",
+        "*value*: the quantity named in its column, from the run of each example's last column in "
+        "summary.json. *tutorial figures reproduced*: figures the tutorial printed, or that its own code "
+        "reproducibly gives, compared with this run within the stated tolerance (listed per example below). "
         "*gradcheck max rel err*: the largest relative difference between autodiff (autograd_lite "
         "through the nn model) and the correct hand-derived gradient (or the tutorial's own formula "
         "once its sign/scale convention is undone) over several parameter values, in float64.",
@@ -105,10 +115,16 @@ def write_report(out_dir: Path, results: Sequence[ExampleResult], length: str, t
         lines.append("")
         if result.findings:
             lines += ["### The tutorial's formulas", "",
-                      "| formula | the tutorial computes | correct gradient | verdict | measured |", "|---|---|---|---|---|"]
+                      "| formula | the tutorial has | correct | verdict | measured |", "|---|---|---|---|---|"]
             lines += [f"| {cell(finding.formula)} | {cell(finding.tutorial)} | {cell(finding.correct)} | "
                       f"{finding.verdict} | {finding.measured()} |" for finding in result.findings]
             lines += [""] + [f"- {explanation}" for explanation in result.explanations()] + [""]
+        if result.figures:
+            lines += ["### Tutorial figures", "", "| verdict | figure | got | expected | tolerance | source or why |",
+                      "|---|---|---|---|---|---|"]
+            lines += [f"| {figure.verdict} | {figure.name} | {cell_number(figure.got)} | {cell_number(figure.expected)} | "
+                      f"{figure.tolerance_text()} | {figure.why or figure.source} |" for figure in result.figures]
+            lines.append("")
         if result.printout:
             lines += ["### Printout", "", "```", *result.printout, "```", ""]
         if result.notes:
@@ -178,6 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"    why: {explanation}")
         for line in result.printout:
             print(f"    {line}")
+        for figure in result.figures:
+            print(f"  {figure.line()}")
+    failures = [reason for result in results for reason in result.failures()]
     summary = {
         "quick": arguments.quick,
         "length": length,
@@ -185,10 +204,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "columns": list(TABLE_COLUMNS),
         "table": [list(row) for row in rows],
         "examples": [result.as_dict() for result in results],
+        "failures": failures,
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False), encoding="utf-8")
     report = write_report(out_dir, results, length, total_seconds)
     print(f"\nwrote {out_dir / 'summary.json'} and {report} ({total_seconds:.0f} s)")
+    figures = [figure for result in results for figure in result.figures]
+    counts = {verdict: sum(figure.verdict == verdict for figure in figures)
+              for verdict in (REPRODUCED, NOT_REPRODUCED, MACHINE_DEPENDENT, NOT_COMPARED)}
+    print("tutorial figures: " + ", ".join(f"{count} {verdict}" for verdict, count in counts.items()))
+    if failures:
+        print(f"examples: FAILED ({len(failures)}): " + "; ".join(failures), file=sys.stderr)
+        return 1
     return 0
 
 
