@@ -1,4 +1,5 @@
-"""scripts/setup.sh: one line per phase with the elapsed time, and no pip run when nothing changed.
+"""scripts/setup.sh: one line per phase with the elapsed time, and no pip run when nothing changed;
+what the wheel holds.
 
 Run in a scratch copy with stand-ins for `dot`, `python3`, `sudo`/`apt-get` and the
 environment's Python that log their calls instead of installing anything.
@@ -6,12 +7,16 @@ environment's Python that log their calls instead of installing anything.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -92,3 +97,27 @@ def test_setup_reinstalls_when_the_environment_cannot_import_the_project(tmp_pat
     lines, calls = _setup(project, environment, tmp_path)
     assert 'python -m pip install -q -e .[test]' in calls
     assert os.path.getsize(project / ".venv" / ".setup-stamp") > 0
+
+
+def test_the_wheel_holds_the_library_not_the_examples():
+    # The README says so: `pip install .` gives autograd_lite and nn; examples run from a clone.
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    config = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())
+    assert config["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == ["autograd_lite", "nn"]
+    assert (REPOSITORY / "examples" / "__main__.py").exists()
+
+
+def _blas_threads_in_a_fresh_process(code: str, **environment: str) -> list[int]:
+    script = ("import json, numpy\nfrom threadpoolctl import threadpool_info, threadpool_limits\n" + code +
+              "\nprint(json.dumps([pool['num_threads'] for pool in threadpool_info() if pool['user_api'] == 'blas']))")
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_NUM_THREADS")}
+    completed = subprocess.run([sys.executable, "-c", script], env={**env, **environment}, capture_output=True,
+                               text=True, timeout=60, check=True)
+    return json.loads(completed.stdout)
+
+
+def test_the_readmes_two_ways_to_one_blas_thread():
+    assert _blas_threads_in_a_fresh_process("", OPENBLAS_NUM_THREADS="1") == [1]
+    assert _blas_threads_in_a_fresh_process("threadpool_limits(1)") == [1]  # without `with`: stays
+    inside = _blas_threads_in_a_fresh_process("with threadpool_limits(limits=1):\n    pass")
+    assert inside == _blas_threads_in_a_fresh_process("")  # the block restores the default
