@@ -351,6 +351,7 @@ class ExampleResult:
     quantity: str = "loss"  # what `final_loss` is, e.g. "J = MSE/2 after 10000 iterations"
     accuracy_on: str = "train"  # which data `accuracy` was measured on ("train" or "test")
     figures: list[Figure] = dataclasses.field(default_factory=list)  # tutorial figures vs this run
+    varies_by_machine: str = ""  # why `final_loss` and `accuracy` vary between machines, if they do
     headline: str = ""  # one line of the most telling numbers, for the summary table
     images: list[str] = dataclasses.field(default_factory=list)
     metrics: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -399,6 +400,7 @@ class ExampleResult:
             "model": self.model,
             "final_loss": self.final_loss,
             "quantity": self.quantity,
+            "varies_by_machine": self.varies_by_machine,
             "accuracy": self.accuracy,
             "accuracy_on": self.accuracy_on,
             "headline": self.headline,

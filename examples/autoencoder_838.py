@@ -10,8 +10,8 @@ we use `RandomState(seed)` in the same order), learning rate mu = 1, and trains 
 eight one-hot vectors of length 8 (input = target), one sample at a time, in order, until
 the epoch's summed error ("distance") is at most 0.002. It then prints the 3-unit hidden
 code of each input: it aims at "a boolean internal representation on 3 bits", but its
-own printout (unseeded) is not binary (0.64, 0.7, 0.12, ...), and neither are ours: the
-eight codes are distinct, most values near 0 or 1, several in between.
+own printout (unseeded) is not binary (0.64, 0.7, 0.12, ...), and neither are ours: most
+values near 0 or 1, several in between, and rounded to bits two inputs share a code.
 
 Its per-sample rule is
 

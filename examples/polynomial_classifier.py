@@ -278,6 +278,11 @@ def gradient_check_cases(count: int = 3, hidden_size: int = N_CLASSES) -> list[t
 LAYOUT = ParamLayout({"l1.weights": "0.weight", "l1.biases": "0.bias", "l2.weights": "2.weight",
                       "l2.biases": "2.bias"})
 ADAM_LEARNING_RATE = 0.01
+# Measured: after 2000 steps the loss is 0.49686 / 0.49754 / 0.49734 and the train accuracy
+# 0.8158 / 0.8217 / 0.8208 with OpenBLAS's Haswell / Sandybridge / Prescott kernels.
+ADAM_VARIES = ("Adam divides by the root of tiny second moments and ReLU switches units on and off, so "
+               "rounding differences between BLAS kernels grow over the steps: the loss varies from the "
+               "3rd digit, the accuracy by about 0.006")
 WIDE_HIDDEN_SIZES = (64, 64)
 
 
@@ -342,10 +347,8 @@ def reproduced_figures(initial: ParamDict, X: np.ndarray, y: np.ndarray, search_
                               TUTORIAL_ACCURACY, adam_train_accuracy, at_least=True))
     else:
         figures.append(not_compared(beat, TUTORIAL_ACCURACY, f"this run takes {adam_steps} steps"))
-    figures.append(machine_dependent(
-        f"clipped cross-entropy after {adam_steps} Adam steps, same network", stated_after_adam,
-        "Adam divides by the root of tiny second moments and ReLU switches units on and off: "
-        "rounding differences between BLAS kernels grow over the steps, so the last digits vary"))
+    figures.append(machine_dependent(f"clipped cross-entropy after {adam_steps} Adam steps, same network",
+                                     stated_after_adam, ADAM_VARIES))
     return figures
 
 
@@ -436,7 +439,8 @@ def run(out_dir: Path, length: str = "default", show_progress: bool = True) -> E
         data="12 polynomials x 100 points, x ~ U(-1, 1), after seed 0 (+ 1200 test points, seed 1)",
         model="2 -> ReLU(12) -> softmax(12), clipped cross-entropy",
         final_loss=stated_after_adam, accuracy=same_train, headline=headline,
-        quantity=f"clipped cross-entropy, {adam_steps} Adam steps (digits vary by machine)",
+        quantity=f"clipped cross-entropy after {adam_steps} Adam steps",
+        varies_by_machine=ADAM_VARIES,
         figures=reproduced_figures(initial, X, y, search_iterations, adam_steps, same_train, stated_after_adam),
         gradcheck_max_rel_error=max(gradcheck_errors), findings=[],
         images=images + graph_files, metrics=metrics,

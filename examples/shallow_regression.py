@@ -76,12 +76,20 @@ LEARNING_RATE = 0.001
 NUM_ITERATIONS = 10_000
 
 # What the tutorial's own code gives (it prints no loss; its seed fixes data and weights):
-# J = 1/(2m) sum (A2 - y)^2 after 100 and after 10000 iterations, with the class's
+# J = 1/(2m) sum (A2 - y)^2 after 100, 3000 and 10000 iterations, with the class's
 # gradients (db1 summed over all axes) and with the corrected ones. MSE = 2 J.
 TUTORIAL_J = {
-    "tutorial's gradients": {100: 769.972669772087, NUM_ITERATIONS: 100.39514371479946},
-    "correct gradients": {100: 770.1707891079529, NUM_ITERATIONS: 54.56764006822016},
+    "tutorial's gradients": {100: 769.972669772087, 3000: 175.28296445616922, NUM_ITERATIONS: 100.39514371479946},
+    "correct gradients": {100: 770.1707891079529, 3000: 172.19134049660056, NUM_ITERATIONS: 54.56764006822016},
 }
+# Relative tolerance per iteration. Up to about 3000 iterations the runs agree between BLAS
+# kernels to the last digit; from about 3500 to 6000 they pass an unstable stretch that
+# amplifies rounding (J differs by up to 3e-4 relative between OpenBLAS kernels at 4000)
+# and then contract again: at 10000 the Haswell, Sandybridge and Prescott kernels differ by
+# up to 9e-6 relative (a 1e-15 nudge of one initial weight moves J by 8e-7), hence 1e-3.
+J_TOLERANCE = {100: 1e-9, 3000: 1e-9, NUM_ITERATIONS: 1e-3}
+J_VARIES = ("J at 10000 iterations varies by up to 1e-5 relative between BLAS kernels: the run passes an "
+            "unstable stretch (iterations 3500-6000) that amplifies rounding")
 
 
 def _draw_data(rng: np.random.RandomState, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -486,8 +494,10 @@ def run(out_dir: Path, length: str = "default", show_progress: bool = True) -> E
     figures = []
     for label, record in (("tutorial's gradients", tutorial_record), ("correct gradients", correct_record)):
         by_iteration = dict(zip(record["iteration"], record["half_mse"]))
-        figures += [figure_at(f"J = MSE/2 after {iteration} iterations, {label}", "the tutorial's code (seed 0)",
-                              TUTORIAL_J[label][iteration], by_iteration, iteration, 1e-9, relative=True)
+        source = "the tutorial's code (seed 0)" + (", its db1 corrected" if label == "correct gradients" else "")
+        figures += [figure_at(f"J = MSE/2 after {iteration} iterations, {label}", source,
+                              TUTORIAL_J[label][iteration], by_iteration, iteration, J_TOLERANCE[iteration],
+                              relative=True)
                     for iteration in TUTORIAL_J[label]]
     figures.append(Figure("rebuild (SGD as the tutorial) vs the correct-gradient NumPy run's J, largest relative "
                           "difference", "the same procedure: equal up to rounding", 0.0, trajectory_difference, 1e-10))
@@ -498,6 +508,7 @@ def run(out_dir: Path, length: str = "default", show_progress: bool = True) -> E
         data="x1 ~ N(0, 2), x2 ~ N(10, 2), m = 10000 after seed 0; y = 2 x1 x2 + 2 (+ 2000 test, seed 1)",
         model="2 -> sigmoid(10) -> linear(1), J = 1/(2m) sum (A2 - y)^2, alpha 0.001",
         final_loss=correct_record["half_mse"][-1], accuracy=None, headline=headline, figures=figures,
+        varies_by_machine=J_VARIES if iterations > 3000 else "",
         quantity=f"J = MSE/2 at iteration {iterations} (correct gradients)",
         gradcheck_max_rel_error=max(gradcheck_errors),
         findings=findings, images=images + graph_files, metrics=metrics,
