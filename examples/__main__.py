@@ -6,9 +6,11 @@
     python -m examples --only moons_tanh_softmax --out /tmp/report
 
 Each example trains (as its tutorial does, and a modern alternative), checks its
-gradients (autodiff vs the tutorial's formulas vs the corrected ones), and writes its
-plots into the output folder. Then this prints a summary table and writes
-summary.json and report.md (which embeds the images) beside them.
+gradients (autodiff vs the tutorial's formulas vs the corrected ones), compares the
+tutorial's figures with its run, and writes its plots into the output folder. Then this
+prints a summary table and a line per tutorial figure, and writes summary.json and
+report.md (which embeds the images) beside them. Exit status 1, with a one-line reason
+on stderr, when a gradient check fails or a figure that should reproduce does not.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def _number(value: float | None, digits: int = 6) -> str:
 
 
 VARIES_MARK = "~"
-TABLE_NOTE = (f"{VARIES_MARK}: varies by machine (BLAS kernel), see the example's machine-dependent figures; "
+TABLE_NOTE = (f"{VARIES_MARK}: the last digits vary with the BLAS kernel (why: varies_by_machine in summary.json); "
               "gradcheck max rel err is rounding-level and so are its digits (it passes below 1e-10); "
               "seconds depend on the machine and its load.")
 
