@@ -105,6 +105,7 @@ class _Drawing:
         self.edges: list[str] = []
         self._edge_set: set[tuple[str, str]] = set()
         self._constants = 0
+        self.kinds: set[str] = set()  # the kinds of node drawn: the legend shows only these
         self.scopes = self._module_scopes()
 
     # -- where things go
@@ -149,6 +150,7 @@ class _Drawing:
     # -- statements (DOT text written here: graphviz's per-attribute quoting is too slow
     #    for 100,000-node graphs, and every label is an HTML-like label we escaped)
     def node(self, scope: str | None, name: str, label: str, kind: str) -> None:
+        self.kinds.add(kind)
         self.clusters.setdefault(self.cluster(scope), []).append(
             f"\t{_quote(name)} [label={label} {_STYLE_TEXT[kind]}]\n")
 
@@ -269,16 +271,16 @@ class _Drawing:
         graph.body.extend(self.clusters[None])
         graph.body.extend(self.edges)
         if legend:
-            _add_legend(graph, with_modules=self.collapse)
+            _add_legend(graph, self.kinds)
         return graph
 
 
-def _add_legend(graph: "graphviz.Digraph", with_modules: bool) -> None:
-    """A small cluster with one sample node of each kind, in a column."""
+def _add_legend(graph: "graphviz.Digraph", drawn: set[str]) -> None:
+    """A small cluster with one sample node of each kind the drawing has, in a column."""
     with graph.subgraph(name="cluster_legend") as box:
         box.attr(label="legend", style="rounded", color="#bbbbbb", fontcolor="#777777")
-        kinds = ("input", "parameter", "intermediate", "output", "operation", "constant")
-        kinds += ("module",) if with_modules else ()
+        kinds = [kind for kind in ("input", "parameter", "intermediate", "output", "operation", "constant",
+                                   "module") if kind in drawn]
         for kind in kinds:
             box.node(f"legend_{kind}", kind, **{**_STYLES[kind], "fontsize": "9"})
         for a, b in zip(kinds, kinds[1:]):

@@ -6,9 +6,11 @@
     python -m examples --only moons_tanh_softmax --out /tmp/report
 
 Each example trains (as its tutorial does, and a modern alternative), checks its
-gradients (autodiff vs the tutorial's formulas vs the corrected ones), and writes its
-plots into the output folder. Then this prints a summary table and writes
-summary.json and report.md (which embeds the images) beside them.
+gradients (autodiff vs the tutorial's formulas vs the corrected ones), compares the
+tutorial's figures with its run, and writes its plots into the output folder. Then this
+prints a summary table and a line per tutorial figure, and writes summary.json and
+report.md (which embeds the images) beside them. Exit status 1, with a one-line reason
+on stderr, when a gradient check fails or a figure that should reproduce does not.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from pathlib import Path
 from typing import Sequence
 
 from examples import EXAMPLE_NAMES, RUN_LENGTHS, load_example
-from examples._common import ExampleResult
+from examples._common import MACHINE_DEPENDENT, NOT_COMPARED, NOT_REPRODUCED, REPRODUCED, ExampleResult
 
-TABLE_COLUMNS = ("example", "final loss", "accuracy", "gradcheck max rel err", "formula verdicts", "seconds")
+TABLE_COLUMNS = ("example", "quantity", "value", "accuracy", "gradcheck max rel err", "formula verdicts",
+                 "tutorial figures reproduced", "seconds")
 
 
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -50,14 +53,26 @@ def _number(value: float | None, digits: int = 6) -> str:
     return f"{value:.{digits}g}"
 
 
+VARIES_MARK = "~"
+TABLE_NOTE = (f"{VARIES_MARK}: the last digits vary with the BLAS kernel (why: varies_by_machine in summary.json); "
+              "gradcheck max rel err is rounding-level and so are its digits (it passes below 1e-10); "
+              "seconds depend on the machine and its load.")
+
+
+def _varies(result: ExampleResult) -> str:
+    return VARIES_MARK if result.varies_by_machine else ""
+
+
 def table_rows(results: Sequence[ExampleResult]) -> list[tuple[str, ...]]:
     """One row of TABLE_COLUMNS per example."""
     return [(
         result.name,
-        _number(result.final_loss),
-        "-" if result.accuracy is None else f"{result.accuracy:.4f} ({result.accuracy_on})",
+        result.quantity,
+        _varies(result) + _number(result.final_loss),
+        "-" if result.accuracy is None else f"{result.accuracy_on} {_varies(result)}{result.accuracy:.4f}",
         f"{result.gradcheck_max_rel_error:.2e}",
         result.formula_verdicts(),
+        result.figure_counts(),
         f"{result.seconds:.1f}",
     ) for result in results]
 
@@ -81,6 +96,10 @@ def cell(text: str) -> str:
     return "`" + text.replace("|", "\\|").replace("`", "'") + "`"
 
 
+def cell_number(value) -> str:
+    return "-" if value is None else f"{value:.12g}" if isinstance(value, float) else str(value)
+
+
 def write_report(out_dir: Path, results: Sequence[ExampleResult], length: str, total_seconds: float) -> Path:
     """report.md: the summary table, then per example its numbers, findings and images."""
     mode = {"quick": "quick mode (fewer iterations)", "default": "the default mode",
@@ -92,6 +111,11 @@ def write_report(out_dir: Path, results: Sequence[ExampleResult], length: str, t
         "",
         format_markdown_table(table_rows(results)),
         "",
+        TABLE_NOTE,
+        "",
+        "*value*: the quantity named in its column, from the run of each example's last column in "
+        "summary.json. *tutorial figures reproduced*: figures the tutorial printed, or that its own code "
+        "reproducibly gives, compared with this run within the stated tolerance (listed per example below). "
         "*gradcheck max rel err*: the largest relative difference between autodiff (autograd_lite "
         "through the nn model) and the correct hand-derived gradient (or the tutorial's own formula "
         "once its sign/scale convention is undone) over several parameter values, in float64.",
@@ -105,10 +129,16 @@ def write_report(out_dir: Path, results: Sequence[ExampleResult], length: str, t
         lines.append("")
         if result.findings:
             lines += ["### The tutorial's formulas", "",
-                      "| formula | the tutorial computes | correct gradient | verdict | measured |", "|---|---|---|---|---|"]
+                      "| formula | the tutorial has | correct | verdict | measured |", "|---|---|---|---|---|"]
             lines += [f"| {cell(finding.formula)} | {cell(finding.tutorial)} | {cell(finding.correct)} | "
                       f"{finding.verdict} | {finding.measured()} |" for finding in result.findings]
             lines += [""] + [f"- {explanation}" for explanation in result.explanations()] + [""]
+        if result.figures:
+            lines += ["### Tutorial figures", "", "| verdict | figure | got | expected | tolerance | source or why |",
+                      "|---|---|---|---|---|---|"]
+            lines += [f"| {figure.verdict} | {figure.name} | {cell_number(figure.got)} | {cell_number(figure.expected)} | "
+                      f"{figure.tolerance_text()} | {figure.why or figure.source} |" for figure in result.figures]
+            lines.append("")
         if result.printout:
             lines += ["### Printout", "", "```", *result.printout, "```", ""]
         if result.notes:
@@ -168,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rows = table_rows(results)
     print(format_text_table(rows))
+    print(TABLE_NOTE)
     print()
     for result in results:
         print(f"{result.name}: {result.headline}" if result.headline else result.name)
@@ -178,6 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"    why: {explanation}")
         for line in result.printout:
             print(f"    {line}")
+        for figure in result.figures:
+            print(f"  {figure.line()}")
+    failures = [reason for result in results for reason in result.failures()]
     summary = {
         "quick": arguments.quick,
         "length": length,
@@ -185,10 +219,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "columns": list(TABLE_COLUMNS),
         "table": [list(row) for row in rows],
         "examples": [result.as_dict() for result in results],
+        "failures": failures,
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False), encoding="utf-8")
     report = write_report(out_dir, results, length, total_seconds)
     print(f"\nwrote {out_dir / 'summary.json'} and {report} ({total_seconds:.0f} s)")
+    figures = [figure for result in results for figure in result.figures]
+    counts = {verdict: sum(figure.verdict == verdict for figure in figures)
+              for verdict in (REPRODUCED, NOT_REPRODUCED, MACHINE_DEPENDENT, NOT_COMPARED)}
+    print("tutorial figures: " + ", ".join(f"{count} {verdict}" for verdict, count in counts.items()))
+    if failures:
+        print(f"examples: FAILED ({len(failures)}): " + "; ".join(failures), file=sys.stderr)
+        return 1
     return 0
 
 

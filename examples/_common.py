@@ -202,8 +202,7 @@ class FormulaFinding:
         """The finding in plain words (without the explanation)."""
         if self.verdict == "correct":
             return f"{self.formula}: correct ({self.tutorial}; {self.measured()})"
-        return (f"{self.formula}: {self.verdict}. The tutorial computes {self.tutorial}; the correct "
-                f"gradient is {self.correct}; {self.measured()}.")
+        return f"{self.formula}: {self.verdict}. Tutorial: {self.tutorial}. Correct: {self.correct}. {self.measured()}."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -242,6 +241,101 @@ def judge_formulas(
     return findings
 
 
+# Verdicts of a reproduced figure. Only NOT_REPRODUCED fails the main command.
+REPRODUCED = "reproduced"
+NOT_REPRODUCED = "NOT reproduced"
+MACHINE_DEPENDENT = "machine-dependent"
+NOT_COMPARED = "not compared"
+
+
+@dataclasses.dataclass
+class Figure:
+    """One number a tutorial printed, or that its own code reproducibly gives, and this run's value.
+
+    `tolerance` is absolute (`|got - expected| <= tolerance`; 0 for counts) unless
+    `relative`; with `at_least`, `got` must be at least `expected` (a figure to beat).
+    A machine-dependent figure is reported with `why` and not compared; neither is a
+    figure this run does not reach (`got` None) or that cannot be reproduced from the page.
+    """
+
+    name: str
+    source: str  # where `expected` comes from
+    expected: float | str | None
+    got: float | str | None
+    tolerance: float | None = None
+    relative: bool = False
+    at_least: bool = False
+    verdict: str = NOT_COMPARED
+    why: str = ""
+
+    def __post_init__(self) -> None:
+        if self.verdict == NOT_COMPARED and self.why == "" and None not in (self.expected, self.got):
+            self.verdict = REPRODUCED if self.agrees() else NOT_REPRODUCED
+
+    def agrees(self) -> bool:
+        if isinstance(self.expected, str):
+            return self.got == self.expected
+        if self.at_least:
+            return self.got >= self.expected
+        allowed = self.tolerance * (abs(self.expected) if self.relative else 1.0)
+        return bool(abs(self.got - self.expected) <= allowed)
+
+    def tolerance_text(self) -> str:
+        if self.verdict == MACHINE_DEPENDENT or self.expected is None:
+            return "-"
+        if isinstance(self.expected, str):
+            return "exact"
+        if self.at_least:
+            return "at least"
+        if self.tolerance == 0:
+            return "exact"
+        if self.tolerance is None:
+            return "-"
+        return f"{self.tolerance:.0e}" + (" relative" if self.relative else "")
+
+    def line(self) -> str:
+        """`verdict: name: got ... (expected ..., tolerance ...)` in one line."""
+        got = "-" if self.got is None else _figure_number(self.got)
+        if self.verdict == MACHINE_DEPENDENT:
+            return f"{self.verdict}: {self.name}: {got} ({self.why})"
+        if self.verdict == NOT_COMPARED:
+            return f"{self.verdict}: {self.name}: {self.why}"
+        return (f"{self.verdict}: {self.name}: {got} (expected {_figure_number(self.expected)}, "
+                f"{self.tolerance_text()}; {self.source})")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "verdict": self.verdict, "expected": self.expected, "got": self.got,
+                "tolerance": self.tolerance, "tolerance_text": self.tolerance_text(), "source": self.source,
+                "why": self.why}
+
+
+def _figure_number(value: float | str) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return f"{value:.12g}"
+
+
+def machine_dependent(name: str, got: float, why: str) -> Figure:
+    """A figure whose last digits depend on rounding (BLAS kernel, summation order): reported, not compared."""
+    return Figure(name, "this machine", None, got, verdict=MACHINE_DEPENDENT, why=why)
+
+
+def not_compared(name: str, expected: float | None, why: str) -> Figure:
+    """A tutorial figure this run does not reach or the page does not let us reproduce."""
+    return Figure(name, "", expected, None, why=why)
+
+
+def figure_at(name: str, source: str, expected: float, values: Mapping[int, float], index: int,
+              tolerance: float, relative: bool = False, unit: str = "iteration") -> Figure:
+    """The figure `values[index]` (an entry of a training record), or `not_compared` when
+    this run stopped before `index`."""
+    if index not in values:
+        return not_compared(name, expected, f"this run stops before {unit} {index}")
+    return Figure(name, source, expected, values[index], tolerance, relative)
+
+
 @dataclasses.dataclass
 class ExampleResult:
     """What one example reports to the main command's summary table and summary.json."""
@@ -254,7 +348,10 @@ class ExampleResult:
     accuracy: float | None
     gradcheck_max_rel_error: float
     findings: list[FormulaFinding]
+    quantity: str = "loss"  # what `final_loss` is, e.g. "J = MSE/2 after 10000 iterations"
     accuracy_on: str = "train"  # which data `accuracy` was measured on ("train" or "test")
+    figures: list[Figure] = dataclasses.field(default_factory=list)  # tutorial figures vs this run
+    varies_by_machine: str = ""  # why `final_loss` and `accuracy` vary between machines, if they do
     headline: str = ""  # one line of the most telling numbers, for the summary table
     images: list[str] = dataclasses.field(default_factory=list)
     metrics: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -271,6 +368,26 @@ class ExampleResult:
             counts[finding.verdict] = counts.get(finding.verdict, 0) + 1
         return ", ".join(f"{count} {verdict}" for verdict, count in counts.items())
 
+    def figure_counts(self) -> str:
+        """Short reproduction tally for the table, e.g. "6 of 6, 1 machine-dependent"."""
+        compared = [figure for figure in self.figures if figure.verdict in (REPRODUCED, NOT_REPRODUCED)]
+        text = f"{sum(figure.verdict == REPRODUCED for figure in compared)} of {len(compared)}"
+        for verdict in (MACHINE_DEPENDENT, NOT_COMPARED):
+            count = sum(figure.verdict == verdict for figure in self.figures)
+            text += f", {count} {verdict}" if count else ""
+        return text
+
+    def failures(self) -> list[str]:
+        """Why this example fails the main command: a failed gradient check, figures not reproduced."""
+        reasons = []
+        if not self.gradcheck_max_rel_error <= EXACT_RTOL:
+            reasons.append(f"{self.name}: gradient check failed (max relative error "
+                           f"{self.gradcheck_max_rel_error:.2e} > {EXACT_RTOL:.0e})")
+        reasons += [f"{self.name}: {figure.name} not reproduced (got {_figure_number(figure.got)}, expected "
+                    f"{_figure_number(figure.expected)}, {figure.tolerance_text()})"
+                    for figure in self.figures if figure.verdict == NOT_REPRODUCED]
+        return reasons
+
     def explanations(self) -> list[str]:
         """The findings' explanations, each once, in order of first appearance."""
         return list(dict.fromkeys(finding.explanation for finding in self.findings if finding.verdict != "correct"))
@@ -282,12 +399,16 @@ class ExampleResult:
             "data": self.data,
             "model": self.model,
             "final_loss": self.final_loss,
+            "quantity": self.quantity,
+            "varies_by_machine": self.varies_by_machine,
             "accuracy": self.accuracy,
             "accuracy_on": self.accuracy_on,
             "headline": self.headline,
             "gradcheck_max_rel_error": self.gradcheck_max_rel_error,
             "formula_verdicts": self.formula_verdicts(),
             "findings": [finding.as_dict() for finding in self.findings],
+            "figures": [_jsonable(figure.as_dict()) for figure in self.figures],
+            "figures_reproduced": self.figure_counts(),
             "images": list(self.images),
             "metrics": _jsonable(self.metrics),
             "notes": list(self.notes),
@@ -335,14 +456,17 @@ def _pyplot():
     return plt
 
 
-def _draw_curves(axes: Any, curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], title: str,
+Curve = tuple  # (x values, y values) or (x values, y values, matplotlib line options)
+
+
+def _draw_curves(axes: Any, curves: Mapping[str, Curve], title: str,
                  xlabel: str, ylabel: str, log_y: bool, log_x: bool) -> None:
-    for label, (xs, ys) in curves.items():
+    for label, (xs, ys, *options) in curves.items():
         xs, ys = np.asarray(xs), np.asarray(ys)
         if log_x:  # iteration 0 has no place on a log axis
             xs, ys = xs[xs > 0], ys[xs > 0]
-        axes.plot(xs, ys, label=label)
-    if log_y and all(np.all(np.asarray(ys) > 0) for _, ys in curves.values()):
+        axes.plot(xs, ys, label=label, **(options[0] if options else {}))
+    if log_y and all(np.all(np.asarray(curve[1]) > 0) for curve in curves.values()):
         axes.set_yscale("log")
     if log_x:
         axes.set_xscale("log")
@@ -353,22 +477,28 @@ def _draw_curves(axes: Any, curves: Mapping[str, tuple[Sequence[float], Sequence
     axes.legend(fontsize=8)
 
 
+# A curve that retraces another exactly would hide it: draw it dashed on top of the
+# other's wider solid line, and say so in its label.
+RETRACES = {"linestyle": (0, (4, 3)), "linewidth": 1.6}
+UNDER_A_RETRACING_CURVE = {"linewidth": 3.5, "alpha": 0.45}
+
+
 def plot_loss_curves(
     path: Path,
-    curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    curves: Mapping[str, Curve],
     title: str,
     xlabel: str = "iteration",
     ylabel: str = "loss",
     log_y: bool = True,
     log_x: bool = False,
 ) -> Path:
-    """Write one PNG with a line per entry of `curves` (label -> (x values, y values))."""
+    """Write one PNG with a line per entry of `curves` (label -> (x values, y values[, line options]))."""
     return plot_loss_curve_panels(path, {title: curves}, xlabel, ylabel, log_y, log_x)
 
 
 def plot_loss_curve_panels(
     path: Path,
-    panels: Mapping[str, Mapping[str, tuple[Sequence[float], Sequence[float]]]],
+    panels: Mapping[str, Mapping[str, Curve]],
     xlabel: str = "iteration",
     ylabel: str = "loss",
     log_y: bool = True,
@@ -386,6 +516,22 @@ def plot_loss_curve_panels(
     return path
 
 
+def class_colours(n_classes: int) -> tuple[Any, Any]:
+    """(colour map, norm) giving class k one colour in both the filled regions and the points.
+
+    Two classes: coolwarm's ends; more: tab10's ten hues, then two darker ones (tab20b).
+    """
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    plt = _pyplot()
+    if n_classes <= 2:
+        colours = ["#3b4cc0", "#b40426"][:max(n_classes, 1)]
+    else:
+        colours = list(plt.get_cmap("tab10").colors) + ["#393b79", "#637939", "#7b4173", "#843c39"]
+        colours = colours[:n_classes]
+    return ListedColormap(colours), BoundaryNorm(np.arange(len(colours) + 1) - 0.5, len(colours))
+
+
 def draw_decision_boundary(
     axes: Any,
     predict_class: Callable[[np.ndarray], np.ndarray],
@@ -395,28 +541,34 @@ def draw_decision_boundary(
     y_test: np.ndarray | None = None,
     title: str = "",
     resolution: int = 200,
+    n_classes: int | None = None,
 ) -> None:
     """Fill `axes` with the predicted class over a grid and scatter the points on top.
 
     `predict_class` maps an (n, 2) array of points to n integer classes. Training points
     are solid with black edges; test points (if given) are lighter with white edges.
+    Class k has the same colour in every panel (`class_colours`); axes are x1, x2.
     """
     all_points = X_train if X_test is None else np.vstack([X_train, X_test])
     x_min, x_max = all_points[:, 0].min() - 0.5, all_points[:, 0].max() + 0.5
     y_min, y_max = all_points[:, 1].min() - 0.5, all_points[:, 1].max() + 0.5
     grid_x, grid_y = np.meshgrid(np.linspace(x_min, x_max, resolution), np.linspace(y_min, y_max, resolution))
     grid_classes = np.asarray(predict_class(np.c_[grid_x.ravel(), grid_y.ravel()])).reshape(grid_x.shape)
-    n_classes = int(max(np.max(y_train), np.max(grid_classes))) + 1
-    colour_map = "tab20" if n_classes > 2 else "coolwarm"
-    axes.contourf(grid_x, grid_y, grid_classes, levels=np.arange(n_classes + 1) - 0.5, cmap=colour_map, alpha=0.35)
-    axes.scatter(X_train[:, 0], X_train[:, 1], c=y_train, cmap=colour_map, vmin=0, vmax=n_classes - 1,
+    if n_classes is None:
+        n_classes = int(max(np.max(y_train), np.max(grid_classes))) + 1
+    colour_map, norm = class_colours(n_classes)
+    axes.contourf(grid_x, grid_y, grid_classes, levels=np.arange(n_classes + 1) - 0.5, cmap=colour_map,
+                  norm=norm, alpha=0.35)
+    axes.scatter(X_train[:, 0], X_train[:, 1], c=y_train, cmap=colour_map, norm=norm,
                  s=18, edgecolors="k", linewidths=0.5, label="train")
     if X_test is not None and y_test is not None:
-        axes.scatter(X_test[:, 0], X_test[:, 1], c=y_test, cmap=colour_map, vmin=0, vmax=n_classes - 1,
+        axes.scatter(X_test[:, 0], X_test[:, 1], c=y_test, cmap=colour_map, norm=norm,
                      s=18, alpha=0.6, edgecolors="w", linewidths=0.8, label="test")
         axes.legend(loc="lower right", fontsize=7)
     axes.set_xlim(x_min, x_max)
     axes.set_ylim(y_min, y_max)
+    axes.set_xlabel("x1")
+    axes.set_ylabel("x2")
     axes.set_title(title, fontsize=8)
 
 
@@ -425,21 +577,36 @@ def plot_decision_boundaries(
     panels: Sequence[dict[str, Any]],
     columns: int = 3,
     panel_size: float = 4.0,
+    class_names: Sequence[str] | None = None,
 ) -> Path:
     """Write a grid of decision-boundary panels to one PNG.
 
     Each panel is a dict of keyword arguments for `draw_decision_boundary`
     (predict_class, X_train, y_train and optionally X_test, y_test, title).
+    `class_names` adds a key below the panels: which colour is which class.
     """
+    from matplotlib.patches import Patch
+
     plt = _pyplot()
     rows = (len(panels) + columns - 1) // columns
     columns = min(columns, len(panels))
-    figure, axes_grid = plt.subplots(rows, columns, figsize=(panel_size * columns, panel_size * rows), squeeze=False)
+    key_columns = 6
+    key_height = 0.0 if class_names is None else 0.3 * (2 + (len(class_names) + key_columns - 1) // key_columns)
+    figure, axes_grid = plt.subplots(rows, columns, squeeze=False,
+                                     figsize=(panel_size * columns, panel_size * rows + key_height))
+    n_classes = None if class_names is None else len(class_names)
     for axes, panel in zip(axes_grid.ravel(), panels):
-        draw_decision_boundary(axes, **panel)
+        draw_decision_boundary(axes, **panel, n_classes=n_classes)
     for axes in axes_grid.ravel()[len(panels):]:
         axes.axis("off")
-    figure.tight_layout()
+    # The key sits in a strip below the panels, which tight_layout leaves free.
+    figure.tight_layout(rect=(0, key_height / (panel_size * rows + key_height), 1, 1))
+    if class_names is not None:
+        colour_map, _ = class_colours(len(class_names))
+        handles = [Patch(facecolor=colour_map(index), edgecolor="k", linewidth=0.5, label=f"{index}: {name}")
+                   for index, name in enumerate(class_names)]
+        figure.legend(handles=handles, loc="lower center", ncol=min(key_columns, len(handles)), fontsize=9,
+                      title="class", frameon=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)
     plt.close(figure)
@@ -546,9 +713,11 @@ def predict_argmax(model: Any, X: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------------
 
 
-def render_graph(root: Any, out_dir: Path, stem: str) -> tuple[list[str], str | None]:
-    """Draw the graph that produced `root` with `ag.draw_graph` to <stem>.svg and <stem>.png.
+def render_graph(root: Any, out_dir: Path, stem: str, module: Any = None) -> tuple[list[str], str | None]:
+    """Draw the graph that produced the loss `root` with `ag.draw_graph` to <stem>.svg and <stem>.png.
 
+    The root is named `loss` in the drawing; `module` (the model that ran) adds its
+    layers' class names to the clusters (`0 (Linear)`).
     Returns (file names written, a note when nothing could be drawn).
     """
     import autograd_lite as ag
@@ -556,8 +725,9 @@ def render_graph(root: Any, out_dir: Path, stem: str) -> tuple[list[str], str | 
     draw_graph = getattr(ag, "draw_graph", None)
     if draw_graph is None:
         return [], "graph rendering skipped: autograd_lite has no draw_graph yet"
+    root.name = "loss"
     try:
-        graph = draw_graph(root)
+        graph = draw_graph(root, module=module)
         written = []
         for file_format in ("svg", "png"):
             path = out_dir / f"{stem}.{file_format}"

@@ -42,11 +42,17 @@ from sklearn.linear_model import LogisticRegressionCV
 import autograd_lite as ag
 import nn
 from examples._common import (
+    RETRACES,
+    UNDER_A_RETRACING_CURVE,
     ExampleResult,
+    Figure,
     FormulaFinding,
     FormulaSpec,
     ParamDict,
     accuracy,
+    figure_at,
+    machine_dependent,
+    not_compared,
     judge_formulas,
     ParamLayout,
     max_relative_error,
@@ -75,6 +81,11 @@ TUTORIAL_LOSS_AT_1000 = 0.068946538120
 # Mean of the two branches of the final 2-cycle (iterations 19998 and 19999) as the
 # tutorial's own NumPy code gives it here; the issue quotes it as 0.0710369.
 TUTORIAL_FINAL_TWO_STEP_MEAN = 0.0710368773
+# The two branches of that 2-cycle, lower first. Which one a given iteration shows depends
+# on rounding; the pair does not (they vary by about 5e-11 between BLAS kernels).
+TUTORIAL_FINAL_BRANCHES = (0.0707579459, 0.0713158087)
+# Train accuracy of hidden size 3 after the 20000 passes, on either branch of the 2-cycle.
+TUTORIAL_TRAIN_ACCURACY = 0.975
 
 
 def make_data() -> tuple[np.ndarray, np.ndarray]:
@@ -222,13 +233,16 @@ def formula_findings(params: ParamDict, X: np.ndarray, y: np.ndarray) -> list[Fo
     """Compare each tutorial formula with the correct gradient of the stated loss."""
     n = len(X)
     why = (f"The printed loss is divided by N = {n} (data term and L2 term alike), the "
-           f"backpropagated gradient is not: it is the gradient of N * loss, {n}x too large, so "
-           f"the effective learning rate on the printed loss is epsilon * N = {LEARNING_RATE * n:g}.")
+           f"backpropagated gradient is not: it is exactly the gradient of N x the printed loss, "
+           f"so the effective learning rate on the printed loss is epsilon * N = {LEARNING_RATE * n:g}.")
+    verdict = f"the exact gradient of N x the printed loss (factor {n})"
     specs = [
-        FormulaSpec("W1", "dW1", "X.T @ delta2 + reg_lambda * W1", "(X.T @ delta2 + reg_lambda * W1) / N", why),
-        FormulaSpec("b1", "db1", "sum(delta2, axis=0)", "sum(delta2, axis=0) / N", why),
-        FormulaSpec("W2", "dW2", "a1.T @ delta3 + reg_lambda * W2", "(a1.T @ delta3 + reg_lambda * W2) / N", why),
-        FormulaSpec("b2", "db2", "sum(delta3, axis=0)", "sum(delta3, axis=0) / N", why),
+        FormulaSpec("W1", "dW1", "X.T @ delta2 + reg_lambda * W1", "(X.T @ delta2 + reg_lambda * W1) / N", why,
+                    verdict),
+        FormulaSpec("b1", "db1", "sum(delta2, axis=0)", "sum(delta2, axis=0) / N", why, verdict),
+        FormulaSpec("W2", "dW2", "a1.T @ delta3 + reg_lambda * W2", "(a1.T @ delta3 + reg_lambda * W2) / N", why,
+                    verdict),
+        FormulaSpec("b2", "db2", "sum(delta3, axis=0)", "sum(delta3, axis=0) / N", why, verdict),
     ]
     return judge_formulas(tutorial_gradients(params, X, y), corrected_gradients(params, X, y), specs)
 
@@ -305,6 +319,44 @@ def train_rebuild_adam(X: np.ndarray, y: np.ndarray, hidden_size: int, steps: in
 
 def _two_step_mean(losses: Sequence[float]) -> float:
     return (losses[-1] + losses[-2]) / 2
+
+
+def reproduced_figures(tutorial_curve: Sequence[float], rebuild_losses: Sequence[float],
+                       accuracies: dict[str, tuple[float, float]]) -> list[Figure]:
+    """The tutorial's printed losses (as its code gives them), the 2-cycle and the accuracy,
+    from its NumPy code and from the rebuild, hidden size 3."""
+    source = "the tutorial's code prints it (issue 6)"
+    figures = []
+    for label, losses in (("tutorial's NumPy code", tutorial_curve), ("rebuild", rebuild_losses)):
+        by_iteration = dict(enumerate(losses))
+        figures += [
+            figure_at(f"loss after iteration 0, {label}", source, TUTORIAL_LOSS_AT_0, by_iteration, 0, 1e-12),
+            figure_at(f"loss after iteration 1000, {label}", source, TUTORIAL_LOSS_AT_1000, by_iteration, 1000, 1e-12),
+        ]
+        if len(losses) < NUM_PASSES:
+            figures.append(not_compared(f"mean of the losses after iterations 19998 and 19999, {label}",
+                                        TUTORIAL_FINAL_TWO_STEP_MEAN, f"this run stops at iteration {len(losses) - 1}"))
+            continue
+        lower, upper = sorted(losses[-2:])
+        cycle = "the tutorial's code gives it; rounding cannot change it"
+        figures += [
+            Figure(f"mean of the losses after iterations 19998 and 19999, {label}", cycle,
+                   TUTORIAL_FINAL_TWO_STEP_MEAN, _two_step_mean(losses), 1e-9),
+            Figure(f"lower branch of the final 2-cycle, {label}", cycle, TUTORIAL_FINAL_BRANCHES[0], lower, 1e-9),
+            Figure(f"upper branch of the final 2-cycle, {label}", cycle, TUTORIAL_FINAL_BRANCHES[1], upper, 1e-9),
+            machine_dependent(
+                f"loss printed after iteration 19999, {label}", losses[-1],
+                "which branch of the 2-cycle an iteration lands on depends on rounding: the BLAS "
+                "kernel's summation order, or a 1e-15 change of one initial weight, swaps them"),
+        ]
+    if len(rebuild_losses) >= NUM_PASSES:
+        figures.append(Figure("train accuracy after 20000 passes, hidden size 3, rebuild",
+                              "the tutorial's code gives it (both branches of the 2-cycle: 195 of 200)",
+                              TUTORIAL_TRAIN_ACCURACY, accuracies["rebuild_sgd_as_tutorial_h3"][0], 0))
+    else:
+        figures.append(not_compared("train accuracy after 20000 passes, hidden size 3, rebuild",
+                                    TUTORIAL_TRAIN_ACCURACY, f"this run trains {len(rebuild_losses)} passes"))
+    return figures
 
 
 # How long each part trains, per run length (see examples.RUN_LENGTHS). The default
@@ -384,13 +436,15 @@ def run(out_dir: Path, length: str = "default", show_progress: bool = True) -> E
     out_dir.mkdir(parents=True, exist_ok=True)
     images = [
         plot_loss_curves(out_dir / f"{NAME}_loss.png", {
-            "tutorial's NumPy code (its formulas, epsilon 0.01)": (np.arange(num_passes), tutorial_curve),
-            "rebuild: autodiff + SGD lr = epsilon * N": (np.arange(num_passes), rebuild_losses),
+            "tutorial's NumPy code (its formulas, epsilon 0.01)": (np.arange(num_passes), tutorial_curve,
+                                                                   UNDER_A_RETRACING_CURVE),
+            "rebuild: autodiff + SGD lr = epsilon * N (dashed: retraces the tutorial's curve)": (
+                np.arange(num_passes), rebuild_losses, RETRACES),
             "rebuild: Adam lr 0.01": (np.arange(adam_steps), adam_losses),
         }, title="Moons, tanh hidden layer (h = 3), softmax + L2: the stated loss", log_x=True).name,
         plot_decision_boundaries(out_dir / f"{NAME}_hidden_sizes.png", panels, columns=4).name,
     ]
-    graph_files, graph_note = render_graph(model_loss(model, X, y), out_dir, f"{NAME}_graph")
+    graph_files, graph_note = render_graph(model_loss(model, X, y), out_dir, f"{NAME}_graph", module=model)
     images += graph_files
     notes = [graph_note] if graph_note else []
     if grid_passes != num_passes:
@@ -417,8 +471,10 @@ def run(out_dir: Path, length: str = "default", show_progress: bool = True) -> E
                 for i in [*range(0, num_passes, 1000), num_passes - 2, num_passes - 1]]
     printout.append(f"mean of the last two: tutorial's NumPy {_two_step_mean(tutorial_curve):.10f}, "
                     f"rebuild {_two_step_mean(rebuild_losses):.10f}")
+    figures = reproduced_figures(tutorial_curve, rebuild_losses, accuracies)
     return ExampleResult(
-        name=NAME, tutorial=TUTORIAL, headline=headline, printout=printout,
+        name=NAME, tutorial=TUTORIAL, headline=headline, printout=printout, figures=figures,
+        quantity=f"two-step mean of the loss, iterations {num_passes - 2}-{num_passes - 1}",
         data="make_moons(200, noise=0.20) after seed 0 (+ 200 test points, seed 1)",
         model="2 -> tanh(3) -> 2, softmax cross-entropy + L2 (lambda 0.01)",
         final_loss=_two_step_mean(rebuild_losses),

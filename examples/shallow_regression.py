@@ -28,8 +28,9 @@ Formula errors (details in `formula_findings`):
 - the notebook cell's `db = (1/m) * np.sum(Z1)` sums Z1 instead of dZ1;
 - the notebook cell's `dW2 = (1/m) * dZ2 * np.transpose(A2)` multiplies elementwise by A2^T
   instead of taking the matrix product with A1^T: it broadcasts to an (m, m) matrix;
-- the written rule dZ1 = W2^T dZ2 * g'(dZ1) evaluates g' at dZ1 instead of Z1 (the code
-  does use A1 (1 - A1) = g'(Z1));
+- the written rule dZ1 = W2 dZ2 * g'(dZ1) lacks the transpose of W2 ((1, 10) times (1, m)
+  is not defined) and evaluates g' at dZ1 instead of Z1 (the code has both right:
+  np.transpose(W2) and A1 (1 - A1) = g'(Z1));
 - the summary formulas say A2 = sigmoid(Z2); for that output dZ2 = A2 - y is the gradient
   of the cross-entropy, not of a squared error, which would need the factor A2 (1 - A2).
   The class uses a linear output, for which dZ2 = A2 - y is right.
@@ -46,17 +47,22 @@ import numpy as np
 import autograd_lite as ag
 import nn
 from examples._common import (
+    RETRACES,
+    UNDER_A_RETRACING_CURVE,
     ExampleResult,
+    Figure,
     FormulaFinding,
     FormulaSpec,
     ParamDict,
     ParamLayout,
+    figure_at,
     judge_formulas,
     max_relative_error,
     parameter_variants,
     plot_loss_curves,
     plot_predictions,
     progress,
+    relative_error,
     sigmoid,
     render_graph,
 )
@@ -68,6 +74,22 @@ NUM_SAMPLES = 10_000
 HIDDEN_SIZE = 10
 LEARNING_RATE = 0.001
 NUM_ITERATIONS = 10_000
+
+# What the tutorial's own code gives (it prints no loss; its seed fixes data and weights):
+# J = 1/(2m) sum (A2 - y)^2 after 100, 3000 and 10000 iterations, with the class's
+# gradients (db1 summed over all axes) and with the corrected ones. MSE = 2 J.
+TUTORIAL_J = {
+    "tutorial's gradients": {100: 769.972669772087, 3000: 175.28296445616922, NUM_ITERATIONS: 100.39514371479946},
+    "correct gradients": {100: 770.1707891079529, 3000: 172.19134049660056, NUM_ITERATIONS: 54.56764006822016},
+}
+# Relative tolerance per iteration. Up to about 3000 iterations the runs agree between BLAS
+# kernels to the last digit; from about 3500 to 6000 they pass an unstable stretch that
+# amplifies rounding (J differs by up to 3e-4 relative between OpenBLAS kernels at 4000)
+# and then contract again: at 10000 the Haswell, Sandybridge and Prescott kernels differ by
+# up to 9e-6 relative (a 1e-15 nudge of one initial weight moves J by 8e-7), hence 1e-3.
+J_TOLERANCE = {100: 1e-9, 3000: 1e-9, NUM_ITERATIONS: 1e-3}
+J_VARIES = ("J at 10000 iterations varies by up to 1e-5 relative between BLAS kernels: the run passes an "
+            "unstable stretch (iterations 3500-6000) that amplifies rounding")
 
 
 def _draw_data(rng: np.random.RandomState, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -288,9 +310,18 @@ def formula_findings(params: ParamDict, X: np.ndarray, y: np.ndarray) -> list[Fo
             ),
         ])
     findings.append(FormulaFinding(
-        formula="dZ1 = W2^T dZ2 * g'(dZ1) (written summary)",
+        formula="dZ1 = W2 dZ2 * g'(dZ1) (written summary): W2",
+        tutorial="W2 dZ2, W2 without the transpose: (1, 10) times (1, m) is not defined",
+        correct="W2^T dZ2, (10, 1) times (1, m) (the code has np.transpose(W2))",
+        verdict="wrong",
+        relative_difference=_written_dZ1_relative_difference(params, X, y),
+        explanation="The transpose of W2 is missing: the product as written has incompatible "
+                    "shapes (the code transposes W2, which is right).",
+    ))
+    findings.append(FormulaFinding(
+        formula="dZ1 = W2 dZ2 * g'(dZ1) (written summary): g'",
         tutorial="g' evaluated at dZ1, which the formula is defining",
-        correct="dZ1 = W2^T dZ2 * g'(Z1) = W2^T dZ2 * A1 (1 - A1)",
+        correct="g'(Z1) = A1 (1 - A1)",
         verdict="wrong",
         relative_difference=float("nan"),
         explanation="Derivative evaluated at the wrong quantity (circular as written, so no "
@@ -298,9 +329,11 @@ def formula_findings(params: ParamDict, X: np.ndarray, y: np.ndarray) -> list[Fo
     ))
     findings += judge_formulas(tutorial, signed_error_gradients(params, X, y), [
         FormulaSpec(
-            "W2", "loss: 'average error' mean(A2 - y) (text and recorded loss)",
-            "backward() differentiates J = 1/(2m) sum (A2 - y)^2: dW2 = (1/m) (A2 - y) A1^T",
-            "d mean(A2 - y) / dW2 = (1/m) 1 A1^T",
+            "W2", "the loss: 'average error', mean(A2 - y) (text and recorded loss)",
+            "mean(A2 - y) named and recorded as the loss, while backward() minimises "
+            "J = 1/(2m) sum (A2 - y)^2 (its dW2 = (1/m) (A2 - y) A1^T)",
+            "J named and recorded as the loss, the one the formulas minimise "
+            "(mean(A2 - y), with dW2 = (1/m) 1 A1^T, has no minimum)",
             "Gradient of a different loss than stated: the formulas minimise half the mean "
             "squared error, while the text names, and the class records, the mean signed "
             "error, which is no training objective (unbounded below, zero for errors that "
@@ -309,6 +342,17 @@ def formula_findings(params: ParamDict, X: np.ndarray, y: np.ndarray) -> list[Fo
         ),
     ])
     return findings
+
+
+def _written_dZ1_relative_difference(params: ParamDict, X: np.ndarray, y: np.ndarray) -> float:
+    """relative_error of the summary's W2 dZ2 (no transpose) against W2^T dZ2: inf when
+    the product is not defined (a wrong shape)."""
+    dZ2 = forward(params, X)["A2"] - y
+    try:
+        as_written = params["W2"] @ dZ2
+    except ValueError:
+        return float("inf")
+    return relative_error(as_written, params["W2"].T @ dZ2)
 
 
 def gradient_check_cases(count: int = 3, m: int = NUM_SAMPLES) -> list[tuple[ParamDict, tuple]]:
@@ -437,22 +481,35 @@ def run(out_dir: Path, length: str = "default", show_progress: bool = True) -> E
     images = [
         plot_loss_curves(out_dir / f"{NAME}_loss.png", {
             "tutorial's gradients (db1 summed over all axes)": (tutorial_record["iteration"], tutorial_record["half_mse"]),
-            "correct gradients": (correct_record["iteration"], correct_record["half_mse"]),
-            "rebuild, SGD as the tutorial (prefix)": (np.arange(rebuild_sgd_steps), sgd_losses),
+            "correct gradients": (correct_record["iteration"], correct_record["half_mse"], UNDER_A_RETRACING_CURVE),
+            "rebuild, SGD as the tutorial (prefix; dashed: retraces the correct-gradient curve)": (
+                np.arange(rebuild_sgd_steps), sgd_losses, RETRACES),
             "rebuild, standardised inputs + Adam": (np.arange(adam_steps), adam_losses),
         }, title="y = 2 x1 x2 + 2: J = 1/(2m) sum (A2 - y)^2", ylabel="J", log_x=True).name,
         plot_predictions(out_dir / f"{NAME}_predictions.png", [
             (f"{label}: test RMSE {rmse[label][1]:.3g}", y_test, test) for label, (_, test) in predictions.items()
         ]).name,
     ]
-    graph_files, graph_note = render_graph(model_loss(sgd_model, X, y), out_dir, f"{NAME}_graph")
+    graph_files, graph_note = render_graph(model_loss(sgd_model, X, y), out_dir, f"{NAME}_graph", module=sgd_model)
+    figures = []
+    for label, record in (("tutorial's gradients", tutorial_record), ("correct gradients", correct_record)):
+        by_iteration = dict(zip(record["iteration"], record["half_mse"]))
+        source = "the tutorial's code (seed 0)" + (", its db1 corrected" if label == "correct gradients" else "")
+        figures += [figure_at(f"J = MSE/2 after {iteration} iterations, {label}", source,
+                              TUTORIAL_J[label][iteration], by_iteration, iteration, J_TOLERANCE[iteration],
+                              relative=True)
+                    for iteration in TUTORIAL_J[label]]
+    figures.append(Figure("rebuild (SGD as the tutorial) vs the correct-gradient NumPy run's J, largest relative "
+                          "difference", "the same procedure: equal up to rounding", 0.0, trajectory_difference, 1e-10))
     headline = "test RMSE: " + ", ".join(f"{label} {rmse[label][1]:.3g}" for label in predictions)
     headline += f" (std of y: {np.std(y):.3g})"
     return ExampleResult(
         name=NAME, tutorial=TUTORIAL,
         data="x1 ~ N(0, 2), x2 ~ N(10, 2), m = 10000 after seed 0; y = 2 x1 x2 + 2 (+ 2000 test, seed 1)",
         model="2 -> sigmoid(10) -> linear(1), J = 1/(2m) sum (A2 - y)^2, alpha 0.001",
-        final_loss=correct_record["half_mse"][-1], accuracy=None, headline=headline,
+        final_loss=correct_record["half_mse"][-1], accuracy=None, headline=headline, figures=figures,
+        varies_by_machine=J_VARIES if iterations > 3000 else "",
+        quantity=f"J = MSE/2 at iteration {iterations} (correct gradients)",
         gradcheck_max_rel_error=max(gradcheck_errors),
         findings=findings, images=images + graph_files, metrics=metrics,
         notes=[graph_note] if graph_note else [],

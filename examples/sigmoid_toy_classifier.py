@@ -38,12 +38,16 @@ from sklearn.model_selection import train_test_split
 
 import nn
 from examples._common import (
+    RETRACES,
+    UNDER_A_RETRACING_CURVE,
     ExampleResult,
+    Figure,
     FormulaFinding,
     FormulaSpec,
     ParamDict,
     ParamLayout,
     accuracy,
+    figure_at,
     judge_formulas,
     max_relative_error,
     parameter_variants,
@@ -64,6 +68,16 @@ RECORD_EVERY = 1000  # the notebook records the loss every 1000 iterations
 WEIGHT_SEED = 0  # the notebook draws its weights unseeded; this fixes them
 
 DatasetSplit = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+# What the notebook's own code gives with RandomState(0) weights (it prints the sum of
+# squared errors every 1000 iterations; no output is saved with it): the SSE recorded at
+# iteration 1000 and at 100000, and the test accuracy after training, per data set.
+NOTEBOOK_FIGURES = {
+    "moons": {"sse_1000": 10.986941491927023, "sse_100000": 0.00634028730343813, "test_accuracy": 0.9875},
+    "circles": {"sse_1000": 26.0840690295666, "sse_100000": 0.09384178874918768, "test_accuracy": 1.0},
+    "linearly_separable": {"sse_1000": 1.5784885622449634, "sse_100000": 1.0049140225025388,
+                           "test_accuracy": 0.875},
+}
 
 
 def make_datasets() -> dict[str, DatasetSplit]:
@@ -150,6 +164,25 @@ def corrected_gradients(params: ParamDict, X: np.ndarray, y: np.ndarray) -> Para
         "W2": layer1.T @ delta_output,
         "b2": delta_output.sum(axis=0),
     }
+
+
+def reproduced_figures(dataset_name: str, tutorial_losses: list[float], test_accuracy: float,
+                       trajectory_difference: float) -> list[Figure]:
+    """The notebook code's recorded SSEs and test accuracy on one data set, and the rebuild
+    (SGD, same procedure) against the notebook code's SSE."""
+    expected = NOTEBOOK_FIGURES[dataset_name]
+    source = "the notebook's code with RandomState(0) weights"
+    recorded = {RECORD_EVERY * (index + 1): loss for index, loss in enumerate(tutorial_losses)}
+    figures = [figure_at(f"{dataset_name}: SSE recorded at iteration {iteration}", source,
+                         expected[f"sse_{iteration}"], recorded, iteration, 1e-9, relative=True)
+               for iteration in (1000, NUM_ITERATIONS)]
+    trained = RECORD_EVERY * len(tutorial_losses)  # iterations run (the run lengths are multiples of 1000)
+    figures.append(figure_at(f"{dataset_name}: test accuracy after {NUM_ITERATIONS} iterations", source,
+                             expected["test_accuracy"], {trained: test_accuracy}, NUM_ITERATIONS, 0))
+    figures.append(Figure(f"{dataset_name}: rebuild (SGD as the notebook) vs the notebook's SSE, largest "
+                          f"relative difference", "the same procedure: equal up to rounding", 0.0,
+                          trajectory_difference, 1e-10))
+    return figures
 
 
 def train_like_tutorial(
@@ -274,7 +307,7 @@ def run(out_dir: Path, length: str = "default", show_progress: bool = True) -> E
     findings: list[FormulaFinding] = []
     metrics: dict[str, Any] = {"tutorial_iterations": tutorial_iterations, "rebuild_sgd_steps": rebuild_sgd_steps,
                                "adam_steps": adam_steps, "datasets": {}}
-    curves, panels, graph_root = {}, [], None
+    curves, panels, graph_root, figures = {}, [], None, []
     for dataset_name, (X_train, X_test, y_train, y_test) in make_datasets().items():
         for params, _ in gradient_check_cases(count=3):
             autodiff = model_gradients(params, X_train, y_train)
@@ -297,6 +330,7 @@ def run(out_dir: Path, length: str = "default", show_progress: bool = True) -> E
                              accuracy(predict_class(tutorial_params, X_test), y_test))
         adam_accuracy = (accuracy(model_predict_class(adam_model, X_train), y_train),
                          accuracy(model_predict_class(adam_model, X_test), y_test))
+        figures += reproduced_figures(dataset_name, tutorial_losses, tutorial_accuracy[1], trajectory_difference)
         metrics["datasets"][dataset_name] = {
             "tutorial_final_loss": tutorial_losses[-1],
             "tutorial_accuracy_train_test": tutorial_accuracy,
@@ -306,8 +340,10 @@ def run(out_dir: Path, length: str = "default", show_progress: bool = True) -> E
         }
         curves[dataset_name] = {
             "notebook's NumPy code (every 1000)": (np.arange(1, len(tutorial_losses) + 1) * RECORD_EVERY,
-                                                   tutorial_losses),
-            "rebuild, SGD lr 0.01 (prefix)": (np.arange(1, len(sgd_losses) + 1), sgd_losses),
+                                                   tutorial_losses, {**UNDER_A_RETRACING_CURVE, "marker": "o",
+                                                                     "markersize": 4}),
+            "rebuild, SGD lr 0.01 (dashed: retraces the notebook's)": (np.arange(1, len(sgd_losses) + 1),
+                                                                       sgd_losses, RETRACES),
             "rebuild, Adam lr 0.01": (np.arange(1, len(adam_losses) + 1), adam_losses),
         }
         for label, predict, scores in (
@@ -317,7 +353,7 @@ def run(out_dir: Path, length: str = "default", show_progress: bool = True) -> E
             panels.append(dict(predict_class=predict, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
                                title=f"{dataset_name}, {label}: train {scores[0]:.3f}, test {scores[1]:.3f}"))
         if graph_root is None:
-            graph_root = model_loss(sgd_model, X_train, y_train)
+            graph_root, graph_model = model_loss(sgd_model, X_train, y_train), sgd_model
 
     out_dir.mkdir(parents=True, exist_ok=True)
     images = [
@@ -325,7 +361,7 @@ def run(out_dir: Path, length: str = "default", show_progress: bool = True) -> E
                                ylabel="sum of squared errors", log_x=True).name,
         plot_decision_boundaries(out_dir / f"{NAME}_boundaries.png", panels, columns=2).name,
     ]
-    graph_files, graph_note = render_graph(graph_root, out_dir, f"{NAME}_graph")
+    graph_files, graph_note = render_graph(graph_root, out_dir, f"{NAME}_graph", module=graph_model)
     headline = metrics["datasets"]["linearly_separable"]
     summary = "test accuracy, notebook's training / rebuild + Adam: " + ", ".join(
         f"{name} {numbers['tutorial_accuracy_train_test'][1]:.3f} / {numbers['adam_accuracy_train_test'][1]:.3f}"
@@ -335,7 +371,9 @@ def run(out_dir: Path, length: str = "default", show_progress: bool = True) -> E
         data="moons / circles / linearly separable (sklearn), 60/40 split; headline: linearly separable",
         model="2 -> sigmoid(3) -> sigmoid(1), sum of squared errors, lr 0.01",
         final_loss=headline["tutorial_final_loss"],
+        quantity=f"SSE at iteration {tutorial_iterations} (linearly separable)",
         accuracy=headline["tutorial_accuracy_train_test"][1], accuracy_on="test", headline=summary,
+        figures=figures,
         gradcheck_max_rel_error=max(gradcheck_errors),
         findings=findings, images=images + graph_files, metrics=metrics,
         notes=[graph_note] if graph_note else [],

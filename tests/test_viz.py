@@ -111,6 +111,17 @@ def test_node_kinds_have_distinct_styles():
     assert "cluster_legend" in source and "legend_parameter" in source
 
 
+def test_the_legend_lists_only_the_kinds_of_node_drawn():
+    w = ag.tensor(np.ones(3), requires_grad=True, name="w")
+    source = ag.draw_graph((w * np.arange(3.0)).sum()).source  # data as a constant: no input node
+    legend = source[source.index("cluster_legend"):]
+    for kind in ("parameter", "intermediate", "output", "operation", "constant"):
+        assert f"legend_{kind}" in legend
+    assert "legend_input" not in legend and "legend_module" not in legend
+    with_input = ag.draw_graph((w * ag.tensor(np.arange(3.0), name="data")).sum()).source
+    assert "legend_input" in with_input
+
+
 def test_values_and_grads_appear_only_when_asked():
     a, b, y = small_graph()
     y.backward(retain_graph=True)
