@@ -18,6 +18,7 @@ from .functions import (abs, add, broadcast_to, clip, concatenate, cos, divide, 
 from .activations import elu, erf, gelu, hardtanh, leaky_relu, mish, silu, softplus
 from .convolution import (adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, max_pool1d,
                           max_pool2d)
+from .recurrent import lstm_cell
 from .numpy_protocol import supported_numpy as _supported_numpy
 from .functional import grad, hessian, jacobian, value_and_grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck

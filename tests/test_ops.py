@@ -190,6 +190,14 @@ def test_softmax_family(name, ours, reference, x, data):
     _grad_check_against_oracles(lambda t: ours(t, axis=axis), lambda a: reference(a, axis), (x,))
 
 
+def _reference_lstm_cell(gates, state):
+    """One LSTM step as PyTorch defines it, [h | c] side by side."""
+    hidden = state.shape[-1] // 2
+    i, f, o = (1 / (1 + anp.exp(-gates[..., k * hidden:(k + 1) * hidden])) for k in (0, 1, 3))
+    c = f * state[..., hidden:] + i * anp.tanh(gates[..., 2 * hidden:3 * hidden])
+    return anp.concatenate([o * anp.tanh(c), c], axis=-1)
+
+
 X34 = np.arange(12.0).reshape(3, 4) / 7 - 0.8
 X234 = np.arange(24.0).reshape(2, 3, 4) / 11 - 1.0
 STRUCTURAL = [  # (name, ours, reference, inputs)
@@ -224,6 +232,8 @@ STRUCTURAL = [  # (name, ours, reference, inputs)
     ("mean of tanh", lambda x: np.mean(np.tanh(x), axis=(0, 2)), lambda x: anp.mean(anp.tanh(x), axis=(0, 2)),
      (X234,)),
     ("var ddof=1", lambda x: ag.var(x, axis=1, ddof=1), lambda x: anp.var(x, axis=1, ddof=1), (X34,)),
+    ("lstm_cell", ag.lstm_cell, lambda gates, state: _reference_lstm_cell(gates, state),
+     (np.arange(16.0).reshape(2, 8) / 5 - 1.6, np.arange(8.0).reshape(2, 4) / 4 - 1.0)),
 ]
 
 
@@ -259,7 +269,8 @@ def test_every_primitive_of_the_table_is_exercised():
     covered = {c.name for c in ELEMENTWISE} | set(REDUCTIONS) | {"matmul", "reshape", "transpose",
                                                                 "broadcast_to", "getitem", "untake",
                                                                 "concatenate", "stack", "astype",
-                                                                "softmax_cross_entropy"}
+                                                                "softmax_cross_entropy",
+                                                                "lstm_cell"}
     covered |= {name for name, _ in WINDOW_ENTRIES}
     assert table - covered == set()
 

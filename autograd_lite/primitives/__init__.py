@@ -17,6 +17,7 @@ from .elementwise import (abs, add, clip, cos, divide, exp, expm1, log, log1p, m
                           multiply, negative, power, relu, sigmoid, sin, sqrt, subtract, tanh)
 from .linalg import matmul
 from .losses import softmax_cross_entropy
+from .recurrent import lstm_cell
 from .reductions import logsumexp, max, min, sum
 from .shape import (astype, broadcast_to, concatenate, getitem, reshape, stack, transpose,
                     untake, where)

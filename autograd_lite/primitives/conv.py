@@ -26,27 +26,39 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..recording import call_in_rule as _call
 from ..recording import primitive
-from ..tensor import Tensor, unwrap
+from ..tensor import unwrap
 
 
-def _call(op, *args, **kwargs):
-    """``op`` recording on Tensors (a rule under create_graph), its NumPy forward directly
-    on arrays (a plain backward: the gradient stays an array, as every rule's does)."""
-    if any(isinstance(a, Tensor) for a in args):
-        return op(*args, **kwargs)
-    return op.forward(*args, **kwargs)
+# ---- layout ------------------------------------------------------------------------------
+# Arrays are (N, C, *spatial) to their users; what these entries allocate is stored batch
+# innermost, (C, *spatial, N) in memory (a transposed view, as PyTorch's memory formats):
+# with small images the batch is the longest contiguous run, so the window copies, the
+# strided adds and the matmuls stream instead of hopping over 4-element image rows.
+# NumPy's elementwise operations keep the layout, so it carries from layer to layer.
+def _batch_last(shape: tuple, dtype, fill: float = 0.0) -> np.ndarray:
+    """A new (N, C, *spatial) array stored batch innermost, filled with ``fill``."""
+    return np.moveaxis(np.full(shape[1:] + shape[:1], fill, dtype=dtype), -1, 0)
 
 
-# ---- windows and their adjoint ------------------------------------------------------
+def _moved(a: np.ndarray) -> np.ndarray:
+    """(N, C, *spatial) -> (C, *spatial, N), a view (contiguous when stored batch innermost)."""
+    return np.moveaxis(a, 0, -1)
+
+
 def _pad(x: np.ndarray, padding: tuple, value: float = 0.0) -> np.ndarray:
     """``x`` with ``padding[i] = (before, after)`` entries of ``value`` around spatial axis i."""
     if not any(before or after for before, after in padding):
         return x
-    shape = x.shape[:2] + tuple(n + before + after for n, (before, after) in zip(x.shape[2:], padding))
-    padded = np.full(shape, value, dtype=x.dtype)
+    padded = _batch_last(_padded_shape(x.shape, padding), x.dtype, value)
     padded[_interior(x.shape, padding)] = x
     return padded
+
+
+def _padded_shape(shape: tuple, padding: tuple) -> tuple:
+    return tuple(shape[:2]) + tuple(n + before + after
+                                    for n, (before, after) in zip(shape[2:], padding))
 
 
 def _interior(shape: tuple, padding: tuple) -> tuple:
@@ -55,97 +67,91 @@ def _interior(shape: tuple, padding: tuple) -> tuple:
                                               for n, (before, _) in zip(shape[2:], padding))
 
 
-def _windows(padded: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple) -> np.ndarray:
-    """(N, C, *out, *kernel): every window of the padded input, a strided view (no copy)."""
-    spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    view = sliding_window_view(padded, spans, axis=tuple(range(2, padded.ndim)))
-    return view[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)
-                + tuple(slice(None, None, d) for d in dilation)]
+def _crop(padded: np.ndarray, x_shape: tuple, padding: tuple) -> np.ndarray:
+    return padded[_interior(x_shape, padding)] if any(b or a for b, a in padding) else padded
 
 
-def _col2im(cols: np.ndarray, x_shape: tuple, stride: tuple, padding: tuple,
-            dilation: tuple) -> np.ndarray:
-    """The adjoint of `_windows` after `_pad`: ``cols`` (N, C, *kernel, *out) holds a
-    value per window element; each is added to the input element it was read from.
+def _output_shape(padded_shape: tuple, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
+    return tuple((n - d * (k - 1) - 1) // s + 1
+                 for n, k, s, d in zip(padded_shape[2:], kernel, stride, dilation))
 
-    One strided add per kernel offset; the padding is cropped off at the end.
-    """
-    nd = len(stride)
-    kernel, out = cols.shape[2:2 + nd], cols.shape[2 + nd:]
-    padded_shape = x_shape[:2] + tuple(n + before + after
-                                       for n, (before, after) in zip(x_shape[2:], padding))
-    dx = np.zeros(padded_shape, dtype=cols.dtype)
+
+def _offsets(kernel: tuple, stride: tuple, dilation: tuple, out: tuple):
+    """For each kernel offset (C order), the spatial index of the padded input's elements
+    it reads, one per output position: strided slices (so views)."""
     for offset in np.ndindex(*kernel):
-        target = (slice(None), slice(None)) + tuple(
-            slice(k * d, k * d + s * (m - 1) + 1, s)
-            for k, d, s, m in zip(offset, dilation, stride, out))
-        dx[target] += cols[(slice(None), slice(None)) + offset]
-    return dx[_interior(x_shape, padding)] if any(b or a for b, a in padding) else dx
+        yield tuple(slice(k * d, k * d + s * (m - 1) + 1, s)
+                    for k, d, s, m in zip(offset, dilation, stride, out))
 
 
 # ---- convolution ------------------------------------------------------------------------
-def _columns(x: np.ndarray, kernel: tuple, stride, padding, dilation, groups) -> tuple:
-    """im2col: the windows as a (G, N * prod(out), C/G * prod(kernel)) matrix (one copy),
-    and the output's spatial shape."""
+def _columns(x: np.ndarray, kernel: tuple, stride, padding, dilation, groups) -> np.ndarray:
+    """im2col: the windows of the padded input (``sliding_window_view``, no copy) laid out
+    as a (G, C/G * prod(kernel), prod(out) * N) matrix (one copy)."""
     nd = len(kernel)
-    n, c = x.shape[:2]
-    windows = _windows(_pad(x, padding), kernel, stride, dilation)
-    out = windows.shape[2:2 + nd]
-    windows = windows.reshape((n, groups, c // groups) + windows.shape[2:])
-    # (G, N, *out, C/G, *kernel): rows are windows, columns the window's elements
-    axes = (1, 0) + tuple(range(3, 3 + nd)) + (2,) + tuple(range(3 + nd, 3 + 2 * nd))
-    rows = n * math.prod(out)
-    return windows.transpose(axes).reshape(groups, rows, -1), out
+    padded = _moved(_pad(x, padding))  # (C, *spatial, N)
+    spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    windows = sliding_window_view(padded, spans, axis=tuple(range(1, 1 + nd)))
+    windows = windows[(slice(None),) + tuple(slice(None, None, s) for s in stride) + (slice(None),)
+                      + tuple(slice(None, None, d) for d in dilation)]  # (C, *out, N, *kernel)
+    axes = (0,) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(1, 2 + nd))  # (C, *k, *out, N)
+    return windows.transpose(axes).reshape(groups, -1, math.prod(windows.shape[1:2 + nd]))
 
 
-def _output_rows(g: np.ndarray, groups: int) -> np.ndarray:
-    """(N, O, *out) -> (G, N * prod(out), O/G): the layout of the forward's product."""
-    n, o = g.shape[:2]
-    nd = g.ndim - 2
-    grouped = g.reshape((n, groups, o // groups) + g.shape[2:])
-    axes = (1, 0) + tuple(range(3, 3 + nd)) + (2,)
-    return grouped.transpose(axes).reshape(groups, -1, o // groups)
+def _rows(g: np.ndarray, groups: int) -> np.ndarray:
+    """(N, O, *out) -> (G, O/G, prod(out) * N): the layout of the forward's product."""
+    return _moved(g).reshape(groups, g.shape[1] // groups, -1)
 
 
 def _conv(x, w, *, stride, padding, dilation, groups):
-    """Cross-correlation (PyTorch's conv): (N, C, *in) with (O, C/G, *kernel) -> (N, O, *out)."""
-    nd = w.ndim - 2
-    n, o = x.shape[0], w.shape[0]
-    cols, out = _columns(x, w.shape[2:], stride, padding, dilation, groups)
-    y = cols @ w.reshape(groups, o // groups, -1).transpose(0, 2, 1)  # (G, N*P, O/G)
-    y = y.reshape((groups, n) + out + (o // groups,))
-    axes = (1, 0, 2 + nd) + tuple(range(2, 2 + nd))  # -> (N, G, O/G, *out)
-    return np.ascontiguousarray(y.transpose(axes)).reshape((n, o) + out)
+    """Cross-correlation (PyTorch's conv): (N, C, *in) with (O, C/G, *kernel) -> (N, O, *out),
+    one matmul with the im2col matrix, which is also the residual (the weight gradient's)."""
+    o = w.shape[0]
+    cols = _columns(x, w.shape[2:], stride, padding, dilation, groups)
+    y = w.reshape(groups, o // groups, -1) @ cols  # (G, O/G, P * N)
+    out = _output_shape(_padded_shape(x.shape, padding), w.shape[2:], stride, dilation)
+    return np.moveaxis(y.reshape((o,) + out + (x.shape[0],)), -1, 0), cols
 
 
 def _conv_input_grad(g, w, *, x_shape, stride, padding, dilation, groups):
-    """The transposed convolution: d<conv(x, w), g>/dx, shape ``x_shape``."""
-    nd = w.ndim - 2
-    n, c = x_shape[:2]
-    out = g.shape[2:]
-    o = w.shape[0]
-    shares = _output_rows(g, groups) @ w.reshape(groups, o // groups, -1)  # (G, N*P, C/G*K)
-    shares = shares.reshape((groups, n) + out + (c // groups,) + w.shape[2:])
-    # -> (N, G, C/G, *kernel, *out), then G and C/G as one channel axis
-    axes = (1, 0, 2 + nd) + tuple(range(3 + nd, 3 + 2 * nd)) + tuple(range(2, 2 + nd))
-    shares = shares.transpose(axes).reshape((n, c) + w.shape[2:] + out)
-    return _col2im(shares, tuple(x_shape), stride, padding, dilation)
+    """The transposed convolution: d<conv(x, w), g>/dx, shape ``x_shape``: one matmul gives
+    every window element's share, one strided add per kernel offset puts it in place."""
+    o, kernel, out = w.shape[0], w.shape[2:], g.shape[2:]
+    shares = w.reshape(groups, o // groups, -1).transpose(0, 2, 1) @ _rows(g, groups)
+    shares = shares.reshape((x_shape[1],) + kernel + out + (x_shape[0],))  # (C, *k, *out, N)
+    dx = _batch_last(_padded_shape(tuple(x_shape), padding), shares.dtype)
+    target = _moved(dx)
+    for offset, index in zip(np.ndindex(*kernel), _offsets(kernel, stride, dilation, out)):
+        target[(slice(None),) + index] += shares[(slice(None),) + offset]
+    return _crop(dx, tuple(x_shape), padding)
+
+
+def _weight_grad_from_columns(cols: np.ndarray, g: np.ndarray, w_shape: tuple) -> np.ndarray:
+    """g (as (G, O/G, P * N)) times the im2col matrix transposed: (O, C/G, *kernel)."""
+    return (_rows(g, cols.shape[0]) @ cols.transpose(0, 2, 1)).reshape(w_shape)
 
 
 def _conv_weight_grad(x, g, *, w_shape, stride, padding, dilation, groups):
     """d<conv(x, w), g>/dw, shape ``w_shape``: the windows times ``g``, one matmul."""
-    cols, _ = _columns(x, tuple(w_shape[2:]), stride, padding, dilation, groups)
-    return (_output_rows(g, groups).transpose(0, 2, 1) @ cols).reshape(w_shape)
+    cols = _columns(x, tuple(w_shape[2:]), stride, padding, dilation, groups)
+    return _weight_grad_from_columns(cols, g, tuple(w_shape))
 
 
-conv = primitive(_conv, name="conv")
+def _conv_vjp_w(g, ans, x, w, residual=None, **options):
+    if residual is not None and type(g) is np.ndarray:  # a plain backward: reuse im2col
+        return _weight_grad_from_columns(residual, g, w.shape)
+    return _call(conv_weight_grad, x, g, w_shape=w.shape, **options)
+
+
+conv = primitive(_conv, name="conv", residual=True)
 conv_input_grad = primitive(_conv_input_grad, name="conv_input_grad")
 conv_weight_grad = primitive(_conv_weight_grad, name="conv_weight_grad")
 # conv is bilinear in (x, w): each gradient is one of the other two entries, and theirs
 # are again among the three (<conv(x, w), g> = <x, input_grad(g, w)> = <w, weight_grad(x, g)>).
 conv.defvjp(
-    lambda g, ans, x, w, **options: _call(conv_input_grad, g, w, x_shape=x.shape, **options),
-    lambda g, ans, x, w, **options: _call(conv_weight_grad, x, g, w_shape=w.shape, **options))
+    lambda g, ans, x, w, residual=None, **options:
+    _call(conv_input_grad, g, w, x_shape=x.shape, **options),
+    _conv_vjp_w)
 conv_input_grad.defvjp(
     lambda h, ans, g, w, x_shape, **options: _call(conv, h, w, **options),
     lambda h, ans, g, w, x_shape, **options:
@@ -161,19 +167,41 @@ def _ones(nd: int) -> tuple:
     return (1,) * nd
 
 
+def _pool_views(x, kernel, stride, padding, fill) -> list:
+    """The padded input's strided view for each kernel offset, (N, C, *out) each."""
+    padded = _pad(x, padding, fill)
+    nd = len(kernel)
+    out = _output_shape(padded.shape, kernel, stride, _ones(nd))
+    return [padded[(slice(None), slice(None)) + index]
+            for index in _offsets(kernel, stride, _ones(nd), out)]
+
+
+def _scatter(x_shape: tuple, padding: tuple, shares) -> np.ndarray:
+    """The adjoint of `_pool_views`: ``shares`` yields (spatial index, (N, C, *out) values)
+    pairs, each added where that kernel offset read; the padding is cropped off."""
+    dx = None
+    for index, values in shares:
+        if dx is None:
+            dx = _batch_last(_padded_shape(x_shape, padding), values.dtype)
+        dx[(slice(None), slice(None)) + index] += values
+    return _crop(dx, x_shape, padding)
+
+
 def _avg_pool(x, *, kernel, stride, padding):
     """Mean over each window; padded zeros count (PyTorch's count_include_pad=True)."""
-    nd = len(kernel)
-    windows = _windows(_pad(x, padding), kernel, stride, _ones(nd))
-    return windows.mean(axis=tuple(range(-nd, 0)))
+    views = _pool_views(x, kernel, stride, padding, 0)
+    total = views[0].copy(order="K")
+    for view in views[1:]:
+        total += view
+    total /= math.prod(kernel)
+    return total
 
 
 def _avg_pool_backward(g, *, x_shape, kernel, stride, padding):
     """The adjoint of avg_pool: each window's gradient spread evenly over its elements."""
-    nd = len(kernel)
-    share = (g / math.prod(kernel)).reshape(g.shape[:2] + _ones(nd) + g.shape[2:])
-    cols = np.broadcast_to(share, g.shape[:2] + tuple(kernel) + g.shape[2:])
-    return _col2im(cols, tuple(x_shape), stride, padding, _ones(nd))
+    share = g / math.prod(kernel)
+    offsets = _offsets(kernel, stride, _ones(len(kernel)), g.shape[2:])
+    return _scatter(tuple(x_shape), padding, ((index, share) for index in offsets))
 
 
 avg_pool = primitive(_avg_pool, name="avg_pool")
@@ -189,37 +217,42 @@ def _lowest(dtype: np.dtype):
 
 
 def _max_pool(x, *, kernel, stride, padding):
-    """Max over each window; padding never wins (it is -inf)."""
-    nd = len(kernel)
-    windows = _windows(_pad(x, padding, _lowest(x.dtype)), kernel, stride, _ones(nd))
-    return windows.max(axis=tuple(range(-nd, 0)))
+    """Max over each window (one elementwise maximum per kernel offset); padding is -inf."""
+    views = _pool_views(x, kernel, stride, padding, _lowest(x.dtype))
+    best = views[0].copy(order="K")
+    for view in views[1:]:
+        np.maximum(best, view, out=best)
+    return best
 
 
 def _winners(x, kernel, stride, padding) -> np.ndarray:
-    """(N, C, *out): the position in each window (flattened, C order) of its maximum,
-    the first one where several tie (PyTorch's choice)."""
-    nd = len(kernel)
-    windows = _windows(_pad(x, padding, _lowest(x.dtype)), kernel, stride, _ones(nd))
-    return windows.reshape(windows.shape[:2 + nd] + (-1,)).argmax(axis=-1)
+    """(N, C, *out): the kernel offset (C order) of each window's maximum, the first one
+    where several tie (PyTorch's choice): offsets matching the max, last to first."""
+    views = _pool_views(x, kernel, stride, padding, _lowest(x.dtype))
+    best = views[0].copy(order="K")
+    for view in views[1:]:
+        np.maximum(best, view, out=best)
+    winners = np.zeros_like(best, dtype=np.int16 if len(views) < 2 ** 15 else np.intp)
+    for k in range(len(views) - 1, 0, -1):
+        np.copyto(winners, k, where=views[k] == best)
+    return winners
 
 
 def _max_pool_scatter(g, x, *, kernel, stride, padding):
     """Each window's gradient ``g`` to the element of ``x`` that won the window."""
-    nd = len(kernel)
     winners = _winners(x, kernel, stride, padding)
-    positions = np.arange(math.prod(kernel)).reshape((1, 1, -1) + _ones(nd))
-    cols = (winners[:, :, None] == positions) * g[:, :, None]
-    cols = cols.reshape(g.shape[:2] + tuple(kernel) + g.shape[2:])
-    return _col2im(cols, x.shape, stride, padding, _ones(nd))
+    offsets = _offsets(kernel, stride, _ones(len(kernel)), g.shape[2:])
+    return _scatter(x.shape, padding,
+                    ((index, g * (winners == k)) for k, index in enumerate(offsets)))
 
 
 def _max_pool_gather(h, x, *, kernel, stride, padding):
     """The adjoint of the scatter: each window's value of ``h`` where ``x`` won it."""
-    nd = len(kernel)
-    windows = _windows(_pad(h, padding), kernel, stride, _ones(nd))
-    windows = windows.reshape(windows.shape[:2 + nd] + (-1,))
     winners = _winners(x, kernel, stride, padding)
-    return np.take_along_axis(windows, winners[..., None], axis=-1)[..., 0]
+    out = np.zeros_like(winners, dtype=h.dtype)
+    for k, view in enumerate(_pool_views(h, kernel, stride, padding, 0)):
+        np.copyto(out, view, where=winners == k)
+    return out
 
 
 max_pool = primitive(_max_pool, name="max_pool")
