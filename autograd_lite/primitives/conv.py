@@ -233,7 +233,7 @@ def _winners(x, kernel, stride, padding) -> np.ndarray:
     for view in views[1:]:
         np.maximum(best, view, out=best)
     winners = np.zeros_like(best, dtype=np.int16 if len(views) < 2 ** 15 else np.intp)
-    for k in range(len(views) - 1, 0, -1):
+    for k in range(len(views) - 1, -1, -1):  # the first match writes last
         np.copyto(winners, k, where=views[k] == best)
     return winners
 
