@@ -19,6 +19,9 @@ EXAMPLE_NAMES: tuple[str, ...] = (
     "polynomial_classifier",
     "autoencoder_838",
     "moons_tanh_softmax",
+    # the gallery: what users write next (not tutorials)
+    "digits_cnn",
+    "char_lstm",
 )
 
 

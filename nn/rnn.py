@@ -19,13 +19,12 @@ from .module import Module, Parameter, TensorLike, input_error
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _input_projection(mode: str, x: TensorLike, w_ih_t: TensorLike, b_ih, b_hh) -> TensorLike:
-    """``x W_ih^T + b_ih``, and ``+ b_hh`` too except for a GRU (whose ``b_hn`` sits inside
-    the reset gate's product); ``bias`` is the summed bias where it applies."""
-    projection = ag.matmul(x, w_ih_t)
+def _input_bias(mode: str, b_ih, b_hh):
+    """What is added to ``x W_ih^T``: ``b_ih + b_hh``, but only ``b_ih`` for a GRU (whose
+    ``b_hn`` sits inside the reset gate's product); None without biases."""
     if b_ih is None:
-        return projection
-    return projection + (b_ih if mode == "GRU" else b_ih + b_hh)
+        return None
+    return b_ih if mode == "GRU" else b_ih + b_hh
 
 
 def _step(mode: str, xp: TensorLike, state: TensorLike, w_hh_t: TensorLike, b_hh,
@@ -154,7 +153,7 @@ class _RNNBase(_Recurrent):
         """
         w_ih, w_hh, b_ih, b_hh = self._weights(suffix)
         w_ih_t, w_hh_t = ag.transpose(w_ih), ag.transpose(w_hh)
-        bias = None if b_ih is None else (b_ih if self.mode == "GRU" else b_ih + b_hh)
+        bias = _input_bias(self.mode, b_ih, b_hh)
         steps = range(np.shape(x)[0])
         states = [None] * len(steps)
         for t in (reversed(steps) if reverse else steps):
@@ -296,7 +295,10 @@ class _Cell(_Recurrent):
         omitted; returns the next ``h`` (LSTM: ``(h, c)``), shaped like ``hx``."""
         x, state, unbatched = self._state(input, hx)
         w_ih, w_hh, b_ih, b_hh = self._weights("")
-        projection = _input_projection(self.mode, x, ag.transpose(w_ih), b_ih, b_hh)
+        projection = ag.matmul(x, ag.transpose(w_ih))
+        bias = _input_bias(self.mode, b_ih, b_hh)
+        if bias is not None:
+            projection = projection + bias
         state = _step(self.mode, projection, state, ag.transpose(w_hh), b_hh, self.hidden_size)
         if unbatched:
             state = ag.reshape(state, (-1,))
