@@ -533,7 +533,7 @@ def _module_runner(spec: MLP, linears: list, forward: Callable, criterion: Calla
     return Runner(gradients, step, loss, [p for lin in linears for p in (lin.weight, lin.bias)])
 
 
-def _First(nn: Any, module: Any) -> Any:
+def _first_output(nn: Any, module: Any) -> Any:
     """A module returning the first of ``module``'s outputs (an RNN's output sequence)."""
     class First(nn.Module):
         def __init__(self) -> None:
@@ -613,7 +613,7 @@ class AutogradLiteNN(_AutogradLite, Contestant):
         nn = self.nn
         embedding, lstm = nn.Embedding(spec.vocab, spec.embed), nn.LSTM(spec.embed, spec.hidden)
         linear = nn.Linear(spec.hidden, spec.vocab)
-        model = nn.Sequential(embedding, _First(nn, lstm), linear)
+        model = nn.Sequential(embedding, _first_output(nn, lstm), linear)
         criterion = nn.CrossEntropyLoss()
         return _layers_runner(self.ag, model, params, lambda logits, y: criterion(
             logits.reshape(-1, spec.vocab), y.reshape(-1)), lambda: (data["x"],), data["y"],
