@@ -11,7 +11,7 @@ the windows by the weight in one matmul (im2col).  The rules are convolutions ag
 
 - the input gradient is the transposed convolution: one matmul of ``g`` with the weight
   gives every window's share, added back into place by one strided add per kernel
-  offset (`_col2im`); the loop runs over kernel positions, never over pixels;
+  offset (col2im); the loop runs over kernel positions, never over pixels;
 - the weight gradient is one matmul of the windows with ``g``.
 
 Both are entries of their own whose rules are the other two, so the three are closed
