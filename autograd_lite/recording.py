@@ -178,6 +178,16 @@ def primitive(forward: Callable | None = None, *, name: str | None = None,
     return Primitive(forward, name=name, residual=residual)
 
 
+def call_in_rule(op: Primitive, *args: Any, **kwargs: Any) -> Any:
+    """``op`` applied inside a derivative rule: recording when an argument is a Tensor
+    (the rule runs under create_graph, so the result must be differentiable again), its
+    NumPy forward directly on arrays (a plain backward: the gradient stays an array)."""
+    if any(isinstance(a, Tensor) for a in args):
+        return op(*args, **kwargs)
+    out = op.forward(*args, **kwargs)
+    return out[0] if op.residual else out
+
+
 def _operand_error(exc: Exception, prim: Primitive, datas: list, kwargs: dict) -> Exception:
     """The NumPy error, prefixed with the operation and every operand's shape."""
     shapes = ", ".join(str(np.shape(d)) for d in datas)

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .workloads import MLP, Chain, chain_loss, mlp_loss
+from .workloads import CNN, MLP, Chain, CharLSTM, chain_loss, mlp_loss
 
 
 class Skip(Exception):
@@ -62,15 +62,22 @@ class Contestant:
     def version(self) -> str:
         return importlib.metadata.version(self.distribution) if self.distribution else "-"
 
-    def prepare(self, spec: MLP | Chain) -> Runner:
+    def prepare(self, spec: MLP | Chain | CNN | CharLSTM) -> Runner:
         if self.missing:
             raise Skip(self.missing)
-        if spec.kind == "mlp":
-            return self.mlp(spec, spec.initial_params(), spec.make_data())
-        return self.chain(spec, spec.initial_input())
+        if spec.kind == "chain":
+            return self.chain(spec, spec.initial_input())
+        # mlp, cnn, lstm: the method of that name, with fresh parameters and data
+        return getattr(self, spec.kind)(spec, spec.initial_params(), spec.make_data())
 
     def mlp(self, spec: MLP, params: list[np.ndarray], data: dict) -> Runner:
         raise Skip("not applicable")
+
+    def cnn(self, spec: CNN, params: list[np.ndarray], data: dict) -> Runner:
+        raise Skip("not applicable (no layers)")
+
+    def lstm(self, spec: CharLSTM, params: list[np.ndarray], data: dict) -> Runner:
+        raise Skip("not applicable (no layers)")
 
     def chain(self, spec: Chain, x: np.ndarray) -> Runner:
         raise Skip("not applicable")
@@ -130,6 +137,130 @@ class HandNumPy(Contestant):
                 if layer:
                     delta = (delta @ W.T) * act_derivative(inputs[layer])
             return grads
+
+        return Runner(gradients, lambda: _sgd_in_place(params, gradients(), spec.lr))
+
+    def cnn(self, spec, params, data):
+        """Hand-derived CNN backpropagation, written for speed: activations kept as
+        (C, H, W, N) (the batch the innermost, longest contiguous run), im2col by one
+        slice copy per kernel offset, col2im by one strided add per offset, 2x2 pooling by
+        reshaping into windows (ties, frequent on digits' flat backgrounds, go to the first
+        maximum, as in PyTorch)."""
+        X, y, n = data["X"], data["y"], spec.batch
+        rows = np.arange(n)
+
+        def conv(a, W, b):  # a (C, H, W, N) -> (O, H, W, N), padding 1, stride 1
+            c, h, w, _ = a.shape
+            padded = np.zeros((c, h + 2, w + 2, n), a.dtype)
+            padded[:, 1:-1, 1:-1] = a
+            cols = np.empty((c, 3, 3, h, w, n), a.dtype)
+            for i in range(3):
+                for j in range(3):
+                    cols[:, i, j] = padded[:, i:i + h, j:j + w]
+            cols = cols.reshape(c * 9, -1)
+            z = W.reshape(len(W), -1) @ cols + b[:, None]
+            return z.reshape(len(W), h, w, n), cols
+
+        def conv_input_grad(dz, W, shape):
+            c, h, w, _ = shape
+            shares = (W.reshape(len(W), -1).T @ dz.reshape(len(W), -1)).reshape(c, 3, 3, h, w, n)
+            padded = np.zeros((c, h + 2, w + 2, n), dz.dtype)
+            for i in range(3):
+                for j in range(3):
+                    padded[:, i:i + h, j:j + w] += shares[:, i, j]
+            return padded[:, 1:-1, 1:-1]
+
+        def pool(a):  # 2x2 max pooling of (C, H, W, N), and which of the 4 won (the first)
+            c, h, w, _ = a.shape
+            windows = a.reshape(c, h // 2, 2, w // 2, 2, n).transpose(0, 1, 3, 5, 2, 4)
+            windows = windows.reshape(c, h // 2, w // 2, n, 4)
+            winner = windows.argmax(axis=-1)[..., None]
+            return np.take_along_axis(windows, winner, axis=-1)[..., 0], winner
+
+        def unpool(dp, winner):
+            c, h, w, _ = dp.shape
+            spread = np.zeros((c, h, w, n, 4), dp.dtype)
+            np.put_along_axis(spread, winner, dp[..., None], axis=-1)
+            return spread.reshape(c, h, w, n, 2, 2).transpose(0, 1, 4, 2, 5, 3).reshape(c, 2 * h, 2 * w, n)
+
+        W1, b1, W2, b2, Wf, bf = params
+
+        def gradients():
+            a0 = np.ascontiguousarray(X.transpose(1, 2, 3, 0))
+            z1, cols1 = conv(a0, W1, b1)
+            p1, winner1 = pool(np.maximum(z1, 0))
+            z2, cols2 = conv(p1, W2, b2)
+            p2, winner2 = pool(np.maximum(z2, 0))
+            flat = p2.reshape(-1, n).T  # (N, C*H*W), PyTorch's flatten order
+            logits = flat @ Wf + bf
+            e = np.exp(logits - logits.max(axis=1, keepdims=True))
+            delta = e / e.sum(axis=1, keepdims=True)
+            delta[rows, y] -= 1
+            delta /= n
+            dWf, dbf = flat.T @ delta, delta.sum(axis=0)
+            dz2 = unpool((delta @ Wf.T).T.reshape(p2.shape), winner2) * (z2 > 0)
+            dW2 = (dz2.reshape(len(W2), -1) @ cols2.T).reshape(W2.shape)
+            db2 = dz2.sum(axis=(1, 2, 3))
+            dz1 = unpool(conv_input_grad(dz2, W2, p1.shape), winner1) * (z1 > 0)
+            dW1 = (dz1.reshape(len(W1), -1) @ cols1.T).reshape(W1.shape)
+            return [dW1, dz1.sum(axis=(1, 2, 3)), dW2, db2, dWf, dbf]
+
+        return Runner(gradients, lambda: _sgd_in_place(params, gradients(), spec.lr))
+
+    def lstm(self, spec, params, data):
+        """Hand-derived LSTM backpropagation through time: the input projection of all
+        steps in one matmul, one matmul per step each way, the weight gradients of all
+        steps in one matmul each."""
+        x, y = data["x"], data["y"]
+        E, W_ih, W_hh, b_ih, b_hh, Wf, bf = params
+        steps, n, hidden = spec.steps, spec.batch, spec.hidden
+        rows = np.arange(steps * n)
+        sigmoid = self._ACTIVATIONS["sigmoid"][0]
+
+        def gradients():
+            emb = E[x]  # (T, N, embed)
+            projection = emb @ W_ih.T + (b_ih + b_hh)
+            h = np.zeros((steps + 1, n, hidden))  # h[t + 1] after step t
+            c = np.zeros((steps + 1, n, hidden))
+            acts = np.empty((steps, n, 4 * hidden))
+            tanh_c = np.empty((steps, n, hidden))
+            for t in range(steps):
+                gates = projection[t] + h[t] @ W_hh.T
+                act = acts[t]
+                act[:] = sigmoid(gates)
+                act[:, 2 * hidden:3 * hidden] = np.tanh(gates[:, 2 * hidden:3 * hidden])
+                i, f, g, o = np.split(act, 4, axis=1)
+                c[t + 1] = f * c[t] + i * g
+                tanh_c[t] = np.tanh(c[t + 1])
+                h[t + 1] = o * tanh_c[t]
+            outputs = h[1:].reshape(-1, hidden)
+            logits = outputs @ Wf + bf
+            e = np.exp(logits - logits.max(axis=1, keepdims=True))
+            delta = e / e.sum(axis=1, keepdims=True)
+            delta[rows, y.reshape(-1)] -= 1
+            delta /= steps * n
+            dWf, dbf = outputs.T @ delta, delta.sum(axis=0)
+            dh_all = (delta @ Wf.T).reshape(steps, n, hidden)
+            dgates = np.empty((steps, n, 4 * hidden))
+            dh, dc = np.zeros((n, hidden)), np.zeros((n, hidden))
+            for t in range(steps - 1, -1, -1):
+                i, f, g, o = np.split(acts[t], 4, axis=1)
+                dh = dh + dh_all[t]
+                dc = dc + dh * o * (1 - tanh_c[t] ** 2)
+                d = dgates[t]
+                d[:, :hidden] = dc * g * i * (1 - i)
+                d[:, hidden:2 * hidden] = dc * c[t] * f * (1 - f)
+                d[:, 2 * hidden:3 * hidden] = dc * i * (1 - g * g)
+                d[:, 3 * hidden:] = dh * tanh_c[t] * o * (1 - o)
+                dh = d @ W_hh
+                dc = dc * f
+            flat = dgates.reshape(-1, 4 * hidden)
+            dW_ih = flat.T @ emb.reshape(-1, spec.embed)
+            dW_hh = flat.T @ h[:-1].reshape(-1, hidden)
+            db = flat.sum(axis=0)
+            dE = np.zeros_like(E)
+            np.add.at(dE, x.reshape(-1), flat @ W_ih)
+            return [dE, dW_ih, dW_hh, db, db.copy(), dWf, dbf]
 
         return Runner(gradients, lambda: _sgd_in_place(params, gradients(), spec.lr))
 
@@ -402,6 +533,45 @@ def _module_runner(spec: MLP, linears: list, forward: Callable, criterion: Calla
     return Runner(gradients, step, loss, [p for lin in linears for p in (lin.weight, lin.bias)])
 
 
+def _first_output(nn: Any, module: Any) -> Any:
+    """A module returning the first of ``module``'s outputs (an RNN's output sequence)."""
+    class First(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = module
+
+        def forward(self, x):
+            return self.inner(x)[0]
+
+    return First()
+
+
+def _layers_runner(ag: Any, model: Any, params: list[np.ndarray], criterion: Callable,
+                   inputs: Callable, target: Any, lr: float, sgd: Any) -> Runner:
+    """A layer model as a user writes it: the parameters (in ``params`` order) loaded,
+    a loss object, SGD."""
+    parameters = list(model.parameters())
+    with ag.no_grad():
+        for p, value in zip(parameters, params, strict=True):
+            p.data = value
+    optimizer = sgd(parameters, lr=lr)
+
+    def loss():
+        return criterion(model(*inputs()), target)
+
+    def gradients():
+        optimizer.zero_grad()
+        loss().backward()
+        return [p.grad.copy() for p in parameters]
+
+    def step():
+        optimizer.zero_grad()
+        loss().backward()
+        optimizer.step()
+
+    return Runner(gradients, step, loss, parameters)
+
+
 class AutogradLiteNN(_AutogradLite, Contestant):
     """autograd_lite as a user writes it: nn.Linear layers, an nn loss, nn.optim.SGD."""
 
@@ -430,6 +600,25 @@ class AutogradLiteNN(_AutogradLite, Contestant):
                               nn.optim.SGD(model.parameters(), lr=spec.lr), data["X"], data["y"],
                               lambda lin: [lin.weight.grad.copy(), lin.bias.grad.copy()])
 
+    def cnn(self, spec, params, data):
+        nn = self.nn
+        c1, c2 = spec.channels
+        model = nn.Sequential(nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(c2 * 4, 10))
+        return _layers_runner(self.ag, model, params, nn.CrossEntropyLoss(),
+                              lambda: (data["X"],), data["y"], spec.lr, nn.optim.SGD)
+
+    def lstm(self, spec, params, data):
+        nn = self.nn
+        embedding, lstm = nn.Embedding(spec.vocab, spec.embed), nn.LSTM(spec.embed, spec.hidden)
+        linear = nn.Linear(spec.hidden, spec.vocab)
+        model = nn.Sequential(embedding, _first_output(nn, lstm), linear)
+        criterion = nn.CrossEntropyLoss()
+        return _layers_runner(self.ag, model, params, lambda logits, y: criterion(
+            logits.reshape(-1, spec.vocab), y.reshape(-1)), lambda: (data["x"],), data["y"],
+            spec.lr, nn.optim.SGD)
+
     def chain(self, spec, x):
         raise Skip("no layers in a chain: see autograd_lite Tensor")
 
@@ -447,6 +636,30 @@ class PyTorch(TapeContestant):
     def leaf(self, array): return self.torch.from_numpy(array).requires_grad_()
     def grad(self, leaf): return leaf.grad.numpy().copy()
     def clear(self, leaf): leaf.grad = None
+
+    def cnn(self, spec, params, data):
+        torch, f64 = self.torch, self.torch.float64
+        c1, c2 = spec.channels
+        fc = torch.nn.Linear(c2 * 4, 10, dtype=f64)
+        model = torch.nn.Sequential(
+            torch.nn.Conv2d(1, c1, 3, padding=1, dtype=f64), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(c1, c2, 3, padding=1, dtype=f64), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Flatten(), fc)
+        return _torch_runner(torch, model, params, {id(fc.weight)}, torch.nn.CrossEntropyLoss(),
+                             torch.from_numpy(data["X"]), torch.from_numpy(data["y"]), spec.lr)
+
+    def lstm(self, spec, params, data):
+        torch, f64 = self.torch, self.torch.float64
+        fc = torch.nn.Linear(spec.hidden, spec.vocab, dtype=f64)
+        model = torch.nn.ModuleList([torch.nn.Embedding(spec.vocab, spec.embed, dtype=f64),
+                                     torch.nn.LSTM(spec.embed, spec.hidden, dtype=f64), fc])
+
+        def forward(x):
+            return fc(model[1](model[0](x))[0]).reshape(-1, spec.vocab)
+
+        return _torch_runner(torch, model, params, {id(fc.weight)}, torch.nn.CrossEntropyLoss(),
+                             torch.from_numpy(data["x"]), torch.from_numpy(data["y"]).reshape(-1),
+                             spec.lr, forward)
 
     def mlp(self, spec, params, data):
         torch = self.torch
@@ -467,6 +680,33 @@ class PyTorch(TapeContestant):
                               torch.from_numpy(data["X"]), torch.from_numpy(data["y"]),
                               lambda lin: [lin.weight.grad.T.numpy().copy(),
                                            lin.bias.grad.numpy().copy()])
+
+
+def _torch_runner(torch: Any, model: Any, params: list[np.ndarray], transposed: set,
+                  criterion: Any, X: Any, y: Any, lr: float, forward: Callable | None = None
+                  ) -> Runner:
+    """torch.nn layers with ``params`` loaded (``transposed``: ids of the Linear weights,
+    which torch keeps as (out, in)), a loss object, torch.optim.SGD; gradients in our layouts.
+    ``forward`` replaces ``model(X)`` where the model is not a plain chain."""
+    parameters = list(model.parameters())
+    flip = [id(p) in transposed for p in parameters]
+    with torch.no_grad():
+        for p, value, t in zip(parameters, params, flip, strict=True):
+            p.copy_(torch.from_numpy(value.T if t else value))
+    optimizer = torch.optim.SGD(parameters, lr=lr)
+    forward = forward or model
+
+    def gradients():
+        optimizer.zero_grad()
+        criterion(forward(X), y).backward()
+        return [(p.grad.T if t else p.grad).numpy().copy() for p, t in zip(parameters, flip)]
+
+    def step():
+        optimizer.zero_grad()
+        criterion(forward(X), y).backward()
+        optimizer.step()
+
+    return Runner(gradients, step)
 
 
 def _autograd_lite_version() -> str:

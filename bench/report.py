@@ -189,6 +189,17 @@ def targets_table(results: Sequence[tuple[MLP | Chain, Sequence[Outcome]]]) -> s
             add("stretch: W1 replayed (compile_grad) ≤ 1.2× hand NumPy, same gradients",
                 f"{ratio:.2f}×, gradient error {o.grad_error:.1e}" if ratio else o.detail or "-",
                 ratio <= 1.2 if ratio else None, AG_COMPILED)
+    for name in ("W7", "W8"):  # issue 15: layers
+        if name not in by_name:
+            continue
+        outcomes = by_name[name][1]
+        o = _find(outcomes, AG_NN)
+        floor = o.ratio(_find(outcomes, NUMPY)) if o else None
+        torch = o.ratio(_find(outcomes, TORCH)) if o else None
+        add(f"{name} ≤ 1.5× hand NumPy (issue 15)", f"{floor:.2f}×" if floor else "-",
+            floor <= 1.5 if floor else None, AG_NN)
+        add(f"{name} faster than PyTorch (issue 15)", f"{torch:.2f}× PyTorch" if torch else "-",
+            torch < 1.0 if torch else None, AG_NN)
     return table(["target (issue 7)", "measured", "met"], rows)
 
 

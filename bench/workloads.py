@@ -1,12 +1,15 @@
-"""The workloads W1..W6: each defined once, as data, with its inputs made deterministically.
+"""The workloads W1..W8: each defined once, as data, with its inputs made deterministically.
 
-Two kinds:
+Four kinds:
 
 * `MLP`: a fully connected network trained by full-batch SGD. One *step* is forward,
   backward and parameter update. The parameters are ``[W1, b1, W2, b2, ...]`` with
   ``W`` shaped ``(fan_in, fan_out)`` and ``y = x @ W + b`` (the seeds' convention).
 * `Chain`: ``depth`` elementwise ops on a small array, then ``sum`` and backward. One
   *step* is forward + backward (there is nothing to update).
+
+* `CNN` (W7): one SGD step of a small convolutional network on 8x8 digits.
+* `CharLSTM` (W8): one SGD step of Embedding -> LSTM -> Linear on a batch of characters.
 
 Every contestant computes the same loss; `mlp_loss` and `chain_loss` are that loss written
 once for the array-style contestants, against a small namespace ``F`` of the few functions
@@ -94,6 +97,81 @@ class Chain:
         return np.random.default_rng(2).standard_normal(self.size).astype(self.dtype)
 
 
+@dataclasses.dataclass(frozen=True)
+class CNN:
+    """``Conv2d(1, c1, 3, padding=1)``, ReLU, ``MaxPool2d(2)``, ``Conv2d(c1, c2, 3, padding=1)``,
+    ReLU, ``MaxPool2d(2)``, flatten (PyTorch's (C, H, W) order), ``Linear(c2 * 4, 10)``, mean
+    softmax cross-entropy, on ``batch`` of sklearn's 8x8 digits (pixels / 16).
+
+    Parameters ``[conv1.weight (c1, 1, 3, 3), conv1.bias, conv2.weight (c2, c1, 3, 3),
+    conv2.bias, fc.weight (c2 * 4, 10), fc.bias]`` (PyTorch's conv layout, the seeds' Linear).
+    """
+
+    name: str
+    title: str
+    channels: tuple[int, int] = (16, 32)
+    batch: int = 64
+    lr: float = 0.1
+    dtype: str = "float64"
+    rounds: int | None = None
+
+    kind = "cnn"
+
+    def make_data(self) -> dict[str, np.ndarray]:
+        from sklearn.datasets import load_digits  # ships with scikit-learn (no download)
+        digits = load_digits()
+        return {"X": (digits.images[:self.batch] / 16.0).reshape(self.batch, 1, 8, 8).astype(self.dtype),
+                "y": digits.target[:self.batch].astype(np.int64)}
+
+    def initial_params(self) -> list[np.ndarray]:
+        """PyTorch's default initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), from default_rng(1)."""
+        rng = np.random.default_rng(1)
+        c1, c2 = self.channels
+        shapes = [((c1, 1, 3, 3), 9), ((c1,), 9), ((c2, c1, 3, 3), 9 * c1), ((c2,), 9 * c1),
+                  ((c2 * 4, 10), c2 * 4), ((10,), c2 * 4)]
+        return [rng.uniform(-1, 1, shape).astype(self.dtype) / np.sqrt(fan_in) for shape, fan_in in shapes]
+
+
+@dataclasses.dataclass(frozen=True)
+class CharLSTM:
+    """``Embedding(vocab, embed)`` -> ``LSTM(embed, hidden)`` (sequence first) ->
+    ``Linear(hidden, vocab)``, mean softmax cross-entropy of the next character, on
+    ``steps`` x ``batch`` random characters.
+
+    Parameters ``[embedding (vocab, embed), weight_ih (4 hidden, embed), weight_hh
+    (4 hidden, hidden), bias_ih (4 hidden,), bias_hh, fc.weight (hidden, vocab), fc.bias]``.
+    """
+
+    name: str
+    title: str
+    vocab: int = 27
+    embed: int = 16
+    hidden: int = 64
+    batch: int = 32
+    steps: int = 16
+    lr: float = 0.1
+    dtype: str = "float64"
+    rounds: int | None = None
+
+    kind = "lstm"
+
+    def make_data(self) -> dict[str, np.ndarray]:
+        text = np.random.default_rng(0).integers(0, self.vocab, (self.steps + 1, self.batch))
+        return {"x": text[:-1], "y": text[1:]}
+
+    def initial_params(self) -> list[np.ndarray]:
+        """PyTorch's defaults: N(0, 1) embeddings, U(-1/sqrt(hidden), 1/sqrt(hidden)) for the
+        LSTM, U(-1/sqrt(hidden), ...) for the Linear; from default_rng(1)."""
+        rng = np.random.default_rng(1)
+        bound = 1 / np.sqrt(self.hidden)
+        gates = 4 * self.hidden
+        params = [rng.standard_normal((self.vocab, self.embed))]
+        params += [rng.uniform(-bound, bound, shape) for shape in
+                   ((gates, self.embed), (gates, self.hidden), (gates,), (gates,),
+                    (self.hidden, self.vocab), (self.vocab,))]
+        return [p.astype(self.dtype) for p in params]
+
+
 def mlp_loss(F: Any, params: Sequence, X: Any, y: Any, rows: np.ndarray, spec: MLP) -> Any:
     """The MLP loss in array style, for any framework whose arrays support ``@ + - * **``,
     indexing and ``.sum()``; ``F`` gives ``tanh``, ``sigmoid``, ``relu``, ``log_softmax``."""
@@ -159,7 +237,7 @@ def _random_classes(rng: np.random.Generator, n: int, spec: MLP) -> tuple[np.nda
 _DATA = {"W1": _moons, "W2": _regression, "W3": _polynomials, "W4": _random_classes}
 
 
-def all_workloads(quick: bool = False) -> list[MLP | Chain]:
+def all_workloads(quick: bool = False) -> list[MLP | Chain | CNN | CharLSTM]:
     """The issue's workloads in order. ``quick`` shortens the long chain (100,000 -> 10,000)."""
     long_chain = 10_000 if quick else 100_000
     return [
@@ -176,4 +254,6 @@ def all_workloads(quick: bool = False) -> list[MLP | Chain]:
         Chain("W5-long", f"chain of {long_chain:,} elementwise ops on 10 elements", long_chain,
               rounds=3),
         Chain("W6", "one elementwise op + sum + backward on 10 elements", 1),
+        CNN("W7", "digits 64x1x8x8, conv 16 -> pool -> conv 32 -> pool -> linear 10, softmax CE"),
+        CharLSTM("W8", "characters 16x32, embedding 16 -> LSTM 64 -> linear 27, softmax CE"),
     ]

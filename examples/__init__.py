@@ -4,7 +4,8 @@ Each module holds one tutorial: its data set made as the tutorial makes it, its
 hand-derived gradient formulas transcribed as written (`tutorial_gradients`) and
 corrected (`corrected_gradients`), its own training procedure in NumPy where its printed
 numbers are reproduced, the rebuilt model (`nn`), and `run(out_dir, length)` which trains,
-checks and plots. `python -m examples` runs them all and writes the report.
+checks and plots. Two gallery models (a digits CNN, a character LSTM) follow them.
+`python -m examples` runs them all and writes the report.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import importlib
 from types import ModuleType
 
 # In the order of the tutorials' file numbers (000 to 004).
-EXAMPLE_NAMES: tuple[str, ...] = (
+TUTORIAL_NAMES: tuple[str, ...] = (
     "sigmoid_toy_classifier",
     "shallow_regression",
     "polynomial_classifier",
     "autoencoder_838",
     "moons_tanh_softmax",
 )
+# The gallery: the models users write next (no tutorial, so no tutorial figures to reproduce).
+GALLERY_NAMES: tuple[str, ...] = ("digits_cnn", "char_lstm")
+EXAMPLE_NAMES: tuple[str, ...] = TUTORIAL_NAMES + GALLERY_NAMES
 
 
 # How long the examples train: "quick" (seconds each, for the tests), "default" (the main

@@ -7,18 +7,27 @@
     optimizer.zero_grad(); loss.backward(); optimizer.step()
 """
 from . import init, optim, utils
+from .activation import ELU, GELU, Hardtanh, LeakyReLU, Mish, SiLU, Softplus
+from .conv import Conv1d, Conv2d
 from .data import DataLoader
+from .embedding import Embedding
 from .layers import (Dropout, Flatten, Identity, Linear, LogSoftmax, ReLU, Sequential, Sigmoid,
                      Softmax, Tanh)
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                      MSELoss, NLLLoss, SmoothL1Loss)
 from .module import IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, functional_call
+from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from .pool import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .training import fit
 
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "DataLoader", "Dropout", "Flatten",
-    "HuberLoss", "Identity", "IncompatibleKeys", "KLDivLoss", "L1Loss", "Linear", "LogSoftmax",
-    "MSELoss", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU",
-    "Sequential", "Sigmoid", "SmoothL1Loss", "Softmax", "Tanh", "fit", "functional_call", "init",
-    "optim", "utils",
+    "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d",
+    "BatchNorm2d", "Conv1d", "Conv2d", "CrossEntropyLoss", "DataLoader", "Dropout", "ELU",
+    "Embedding", "Flatten", "GELU", "GRU", "GRUCell", "GroupNorm", "Hardtanh", "HuberLoss",
+    "Identity", "IncompatibleKeys", "KLDivLoss", "L1Loss", "LSTM", "LSTMCell", "LayerNorm",
+    "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool1d", "MaxPool2d", "Mish", "Module",
+    "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "RNN", "RNNCell", "ReLU", "Sequential",
+    "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "fit", "functional_call",
+    "init", "optim", "utils",
 ]

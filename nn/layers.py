@@ -7,7 +7,7 @@ import numpy as np
 
 import autograd_lite as ag
 
-from .module import Module, Parameter, TensorLike, check_module
+from .module import Module, Parameter, TensorLike, check_module, input_error
 
 
 class Linear(Module):
@@ -38,8 +38,7 @@ class Linear(Module):
         if not shape or shape[-1] != self.in_features:
             # NumPy's matmul would say "mismatch in its core dimension 0" without the layer.
             got = f"{shape[-1]} features" if shape else "no feature axis"
-            raise ValueError(f"Linear(in_features={self.in_features}): input has {got} "
-                             f"(shape {shape})")
+            raise input_error(f"Linear(in_features={self.in_features})", f"input has {got}", shape)
         y = ag.matmul(x, self.weight)
         return y if self.bias is None else y + self.bias
 

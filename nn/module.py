@@ -431,6 +431,12 @@ def functional_call(module: Module, params: Mapping[str, Any], args: Any = (),
                 owner._buffers[attr] = buffer
 
 
+def input_error(layer: str, problem: str, shape: tuple) -> ValueError:
+    """The error for an input a layer cannot take, naming the layer and its setting:
+    ``Conv2d(in_channels=3): input has 4 channels (shape (8, 4, 32, 32))``."""
+    return ValueError(f"{layer}: {problem} (shape {tuple(shape)})")
+
+
 def check_module(owner: str, module: Any, where: str) -> "Module":
     """``module`` if it is a Module, else a TypeError naming the container and the slot."""
     if not isinstance(module, Module):

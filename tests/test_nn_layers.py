@@ -212,3 +212,50 @@ def test_flatten_refuses_axes_the_input_lacks(start, end, shape):
     with pytest.raises(ValueError, match=rf"Flatten\(start_axis={start}, end_axis={end}\).*"
                                          rf"{re.escape(str(shape))}"):
         nn.Flatten(start, end)(np.ones(shape))
+
+
+# ---- Embedding --------------------------------------------------------------------------
+def test_embedding_looks_up_rows_for_indices_of_any_shape():
+    emb = nn.Embedding(10, 3, rng=np.random.default_rng(0))
+    assert {k: v.shape for k, v in emb.state_dict().items()} == {"weight": (10, 3)}
+    np.testing.assert_array_equal(emb.weight.data, np.random.default_rng(0).standard_normal((10, 3)))
+    index = np.array([[1, 4, 4], [0, 9, 1]])
+    np.testing.assert_array_equal(emb(index).data, emb.weight.data[index])
+    assert emb(np.array(7)).shape == (3,)
+
+
+def test_embedding_gradient_accumulates_repeated_indices():
+    emb = nn.Embedding(5, 2)
+    index = np.array([[1, 3, 1], [1, 0, 3]])
+    g = np.arange(12.0).reshape(2, 3, 2)
+    (emb(index) * g).sum().backward()
+    expected = np.zeros((5, 2))
+    for position, row in np.ndenumerate(index):
+        expected[row] += g[position]
+    np.testing.assert_allclose(emb.weight.grad, expected)
+
+
+def test_embedding_padding_row_starts_at_zero_and_gets_no_gradient():
+    emb = nn.Embedding(6, 3, padding_idx=-1)  # the last row, as PyTorch counts
+    assert emb.padding_idx == 5
+    np.testing.assert_array_equal(emb.weight.data[5], np.zeros(3))
+    with ag.no_grad():
+        emb.weight.data[5] = 7.0  # the row's value is still what the lookup returns
+    index = np.array([5, 2, 5, 0])
+    y = emb(index)
+    np.testing.assert_array_equal(y.data[0], [7.0, 7.0, 7.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(emb.weight.grad[5], np.zeros(3))
+    np.testing.assert_array_equal(emb.weight.grad[2], np.ones(3))
+
+
+def test_embedding_errors_name_the_layer():
+    emb = nn.Embedding(4, 2)
+    with pytest.raises(IndexError, match=re.escape("Embedding(num_embeddings=4): index 4 is out of range")):
+        emb(np.array([0, 4]))
+    with pytest.raises(IndexError, match="index -1"):
+        emb(np.array([-1]))
+    with pytest.raises(TypeError, match="indices must be integers"):
+        emb(np.array([0.5]))
+    with pytest.raises(ValueError, match="padding_idx 4"):
+        nn.Embedding(4, 2, padding_idx=4)

@@ -8,6 +8,7 @@ from typing import Callable
 
 import autograd
 import autograd.numpy as anp
+import autograd.scipy.special as asp
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -15,7 +16,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autograd_lite as ag
-from oracles import assert_close, numeric_gradient
+from autograd_lite import primitives as P
+from oracles import assert_close, conv_reference, numeric_gradient, pool_reference
 
 FLOATS = st.floats(-2.0, 2.0, allow_nan=False, width=64)
 SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
@@ -91,6 +93,7 @@ ELEMENTWISE = [
     Case("where", lambda x, y: ag.where(x.data > 0, x, y), lambda x, y: anp.where(x > 0, x, y),
          SHAPES.flatmap(lambda s: st.tuples(arrays(s), arrays(s)))),
     Case("square via numpy", np.square, anp.square, one()),
+    Case("erf", ag.erf, asp.erf, one(st.floats(-5, 5))),
 ]
 
 
@@ -187,6 +190,14 @@ def test_softmax_family(name, ours, reference, x, data):
     _grad_check_against_oracles(lambda t: ours(t, axis=axis), lambda a: reference(a, axis), (x,))
 
 
+def _reference_lstm_cell(gates, state):
+    """One LSTM step as PyTorch defines it, [h | c] side by side."""
+    hidden = state.shape[-1] // 2
+    i, f, o = (1 / (1 + anp.exp(-gates[..., k * hidden:(k + 1) * hidden])) for k in (0, 1, 3))
+    c = f * state[..., hidden:] + i * anp.tanh(gates[..., 2 * hidden:3 * hidden])
+    return anp.concatenate([o * anp.tanh(c), c], axis=-1)
+
+
 X34 = np.arange(12.0).reshape(3, 4) / 7 - 0.8
 X234 = np.arange(24.0).reshape(2, 3, 4) / 11 - 1.0
 STRUCTURAL = [  # (name, ours, reference, inputs)
@@ -221,6 +232,8 @@ STRUCTURAL = [  # (name, ours, reference, inputs)
     ("mean of tanh", lambda x: np.mean(np.tanh(x), axis=(0, 2)), lambda x: anp.mean(anp.tanh(x), axis=(0, 2)),
      (X234,)),
     ("var ddof=1", lambda x: ag.var(x, axis=1, ddof=1), lambda x: anp.var(x, axis=1, ddof=1), (X34,)),
+    ("lstm_cell", ag.lstm_cell, lambda gates, state: _reference_lstm_cell(gates, state),
+     (np.arange(16.0).reshape(2, 8) / 5 - 1.6, np.arange(8.0).reshape(2, 4) / 4 - 1.0)),
 ]
 
 
@@ -256,7 +269,9 @@ def test_every_primitive_of_the_table_is_exercised():
     covered = {c.name for c in ELEMENTWISE} | set(REDUCTIONS) | {"matmul", "reshape", "transpose",
                                                                 "broadcast_to", "getitem", "untake",
                                                                 "concatenate", "stack", "astype",
-                                                                "softmax_cross_entropy"}
+                                                                "softmax_cross_entropy",
+                                                                "lstm_cell"}
+    covered |= {name for name, _ in WINDOW_ENTRIES}
     assert table - covered == set()
 
 
@@ -266,3 +281,119 @@ def test_untake_is_the_adjoint_of_getitem_to_second_order():
     reference = lambda x: anp.sum(x[np.array([0, 0, 2])] ** 3)
     x = np.array([0.5, -1.0, 2.0])
     assert_close(ag.hessian(f)(x), autograd.hessian(reference)(x))
+
+
+# ---- convolution and pooling: windows of the input ------------------------------------------
+# Values against definitions written as loops over output positions (oracles.py), the
+# adjoint entries against <A x, y> = <x, A^T y>, and every entry's rules to second order
+# with finite differences.  HIPS autograd has no convolution to compare with.
+RNG = np.random.default_rng(7)
+CONVOLUTIONS = {  # name -> x shape, w shape, options (padding as (before, after) pairs)
+    "2d plain": ((2, 3, 5, 4), (2, 3, 2, 3),
+                 dict(stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1), groups=1)),
+    "2d strided padded dilated grouped": ((1, 4, 6, 5), (4, 2, 3, 2),
+                                          dict(stride=(2, 1), padding=((1, 1), (0, 2)),
+                                               dilation=(1, 2), groups=2)),
+    "1d depthwise asymmetric padding": ((2, 2, 7), (4, 1, 3),
+                                        dict(stride=(2,), padding=((2, 1),), dilation=(2,),
+                                             groups=2)),
+}
+
+
+@pytest.mark.parametrize("name", list(CONVOLUTIONS))
+def test_conv_matches_its_definition(name):
+    x_shape, w_shape, options = CONVOLUTIONS[name]
+    x, w = RNG.standard_normal(x_shape), RNG.standard_normal(w_shape)
+    assert_close(P.conv(x, w, **options).data, conv_reference(x, w, **options), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(CONVOLUTIONS))
+def test_conv_gradients_are_its_adjoints(name):
+    # <conv(x, w), g> = <x, conv_input_grad(g, w)> = <w, conv_weight_grad(x, g)>
+    x_shape, w_shape, options = CONVOLUTIONS[name]
+    x, w = RNG.standard_normal(x_shape), RNG.standard_normal(w_shape)
+    g = RNG.standard_normal(P.conv(x, w, **options).shape)
+    pairing = np.sum(conv_reference(x, w, **options) * g)
+    dx = P.conv_input_grad(g, w, x_shape=x.shape, **options).data
+    dw = P.conv_weight_grad(x, g, w_shape=w.shape, **options).data
+    assert dx.shape == x.shape and dw.shape == w.shape
+    assert_close(np.sum(x * dx), pairing, rtol=1e-11)
+    assert_close(np.sum(w * dw), pairing, rtol=1e-11)
+
+
+POOLS = {  # name -> x shape, kernel, stride, padding (one int per axis)
+    "2d non-overlapping": ((2, 2, 4, 6), (2, 2), (2, 2), (0, 0)),
+    "2d overlapping padded": ((1, 2, 5, 5), (3, 2), (2, 1), (1, 1)),
+    "1d": ((2, 3, 7), (3,), (2,), (1,)),
+}
+
+
+def _pool_options(name):
+    x_shape, kernel, stride, padding = POOLS[name]
+    return x_shape, dict(kernel=kernel, stride=stride, padding=tuple((p, p) for p in padding))
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("name", list(POOLS))
+def test_pooling_matches_its_definition(kind, name):
+    x_shape, options = _pool_options(name)
+    x = RNG.standard_normal(x_shape)
+    entry = P.max_pool if kind == "max" else P.avg_pool
+    _, kernel, stride, padding = POOLS[name]
+    assert_close(entry(x, **options).data, pool_reference(x, kind, kernel, stride, padding),
+                 rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(POOLS))
+def test_pooling_adjoints(name):
+    x_shape, options = _pool_options(name)
+    x = RNG.standard_normal(x_shape)
+    h = RNG.standard_normal(x_shape)
+    g = RNG.standard_normal(P.avg_pool(x, **options).shape)
+    back = P.avg_pool_backward(g, x_shape=x.shape, **options).data
+    assert_close(np.sum(h * back), np.sum(P.avg_pool(h, **options).data * g), rtol=1e-11)
+    scatter = P.max_pool_scatter(g, x, **options).data
+    gather = P.max_pool_gather(h, x, **options).data
+    assert_close(np.sum(h * scatter), np.sum(gather * g), rtol=1e-11)
+    # gathering at the winners of x from x itself is the max
+    assert_close(P.max_pool_gather(x, x, **options).data, P.max_pool(x, **options).data)
+
+
+def test_max_pool_gives_a_tied_window_s_gradient_to_its_first_maximum():
+    x = ag.tensor(np.array([[[[1.0, 3.0], [3.0, 2.0]]]]), requires_grad=True)
+    ag.max_pool2d(x, 2).sum().backward()
+    assert_close(x.grad, [[[[0.0, 1.0], [0.0, 0.0]]]])
+
+
+def _window_entries():
+    """(entry name, (function of the differentiable arrays, those arrays)) for each entry."""
+    x_shape, w_shape, conv_options = CONVOLUTIONS["2d strided padded dilated grouped"]
+    x, w = RNG.standard_normal(x_shape), RNG.standard_normal(w_shape)
+    g = RNG.standard_normal(P.conv(x, w, **conv_options).shape)
+    px_shape, pool_options = _pool_options("2d overlapping padded")
+    px = RNG.standard_normal(px_shape)
+    pg = RNG.standard_normal(P.max_pool(px, **pool_options).shape)
+    return [
+        ("conv", (lambda x, w: P.conv(x, w, **conv_options), (x, w))),
+        ("conv_input_grad", (lambda g, w: P.conv_input_grad(g, w, x_shape=x.shape, **conv_options),
+                             (g, w))),
+        ("conv_weight_grad", (lambda x, g: P.conv_weight_grad(x, g, w_shape=w.shape, **conv_options),
+                              (x, g))),
+        ("avg_pool", (lambda x: P.avg_pool(x, **pool_options), (px,))),
+        ("avg_pool_backward", (lambda g: P.avg_pool_backward(g, x_shape=px.shape, **pool_options),
+                               (pg,))),
+        ("max_pool", (lambda x: P.max_pool(x, **pool_options), (px,))),
+        ("max_pool_scatter", (lambda g: P.max_pool_scatter(g, px, **pool_options), (pg,))),
+        ("max_pool_gather", (lambda h: P.max_pool_gather(h, px, **pool_options), (px * 0.5,))),
+    ]
+
+
+WINDOW_ENTRIES = _window_entries()
+
+
+@pytest.mark.parametrize("name,case", WINDOW_ENTRIES, ids=[n for n, _ in WINDOW_ENTRIES])
+def test_window_entries_to_second_order(name, case):
+    function, inputs = case
+    assert ag.gradcheck(function, *inputs)
+    # Squared: these entries are (bi)linear, so their own second derivative is (partly) zero.
+    assert ag.gradgradcheck(lambda *xs: function(*xs) ** 2, *inputs)

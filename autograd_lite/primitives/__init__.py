@@ -11,10 +11,14 @@ broadcast axes or stretches it to the argument's shape (``unbroadcast``).
 
 Conventions at kinks are stated beside their rules.
 """
+from .conv import (avg_pool, avg_pool_backward, conv, conv_input_grad, conv_weight_grad,
+                   max_pool, max_pool_gather, max_pool_scatter)
 from .elementwise import (abs, add, clip, cos, divide, exp, expm1, log, log1p, maximum, minimum,
                           multiply, negative, power, relu, sigmoid, sin, sqrt, subtract, tanh)
 from .linalg import matmul
 from .losses import softmax_cross_entropy
+from .recurrent import lstm_cell
 from .reductions import logsumexp, max, min, sum
 from .shape import (astype, broadcast_to, concatenate, getitem, reshape, stack, transpose,
                     untake, where)
+from .special import erf
