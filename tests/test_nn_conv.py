@@ -233,3 +233,14 @@ def test_a_small_cnn_learns_and_its_gradients_pass_gradcheck():
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_the_readme_layers_example_runs_as_written():
+    from oracles import readme_block
+    namespace = {}
+    exec(compile(readme_block("### Convolution, normalisation, embeddings, recurrence"),
+                 "README.md", "exec"), namespace)
+    assert namespace["logits"].shape == (64, 10)
+    assert namespace["out"].shape == (4, 7, 32)
+    assert namespace["h"].shape == namespace["c"].shape == (1, 4, 32)
+    assert dict(namespace["lstm"].named_parameters())["weight_ih_l0"].shape == (128, 16)
