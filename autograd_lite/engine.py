@@ -178,7 +178,8 @@ def _history_at(t, version: int):
     return t
 
 
-def node_step(tensor, g, create_graph: bool = False, fit=None) -> list[tuple[int, Any, Any]]:
+def node_step(tensor, g, create_graph: bool = False, fit=None,
+              release: bool = False) -> list[tuple[int, Any, Any]]:
     """The rules of ``tensor``'s node applied to its gradient ``g``.
 
     Returns ``(position, operand, gradient)`` for each operand that requires grad,
@@ -190,6 +191,7 @@ def node_step(tensor, g, create_graph: bool = False, fit=None) -> list[tuple[int
     A rule gets ``(g, ans, *args, **kwargs)``: in a plain backward arrays (the output's,
     the saved operand arrays) and the forward's residual; under ``create_graph`` the
     Tensors themselves, so the rules record, and no residual (they recompute it).
+    ``release`` frees the node's saved arrays once its rules have run.
     """
     node = tensor.grad_fn
     if node.saved is None:
@@ -225,6 +227,8 @@ def node_step(tensor, g, create_graph: bool = False, fit=None) -> list[tuple[int
         if anomaly is not None:
             anomaly.backward(node, i, gi)
         steps[k] = (i, operand, gi)
+    if release:  # what the rules alone needed; the structure (inputs) stays
+        node.saved = node.residual = None
     return steps
 
 
@@ -331,7 +335,7 @@ def backprop(root, grad, *, retain_graph: bool = False, create_graph: bool = Fal
                     grads[key] = g
             if track:
                 _state.differentiating = t
-            for _, operand, gi in node_step(t, g, create_graph):
+            for _, operand, gi in node_step(t, g, create_graph, release=not retain_graph):
                 key = id(operand)
                 previous = grads.get(key)
                 if previous is not None:
@@ -342,8 +346,6 @@ def backprop(root, grad, *, retain_graph: bool = False, create_graph: bool = Fal
                 else:
                     grads[key] = gi
                     heapq.heappush(pending, (-operand.grad_fn.seq, operand))
-            if not retain_graph:
-                t.grad_fn.free()
     finally:
         _state.grad_enabled, _state.differentiating = saved_mode, saved_node
     for key, leaf in leaves.items():

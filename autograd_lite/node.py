@@ -62,9 +62,5 @@ class Node:
         """True once backward freed the saved values: another backward would fail."""
         return self.saved is None
 
-    def free(self) -> None:
-        """Drop what only the rules needed; the structure (``inputs``) stays."""
-        self.saved = self.residual = None
-
     def __repr__(self) -> str:
         return f"<Node {self.op.name} #{self.seq}>"
