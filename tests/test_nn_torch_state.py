@@ -93,3 +93,13 @@ def test_loading_pytorchs_layout_transposes_back_and_errors_stay_clear():
     with pytest.raises(ValueError, match="format must be 'native' or 'torch'"):
         target.state_dict(format="pytorch")
 
+
+def test_the_readme_round_trip_runs(tmp_path, monkeypatch):
+    from oracles import readme_block
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(readme_block("## Export"), "README.md", "exec"), namespace)
+    model, state = namespace["model"], namespace["state"]
+    assert {k: v.shape for k, v in state.items()} == {
+        "0.weight": (16, 4), "0.bias": (16,), "2.weight": (3, 16), "2.bias": (3,)}
+    np.testing.assert_array_equal(state["0.weight"], model[0].weight.data.T)
