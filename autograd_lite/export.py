@@ -10,13 +10,16 @@ convolution, a pooling) is one new entry.  An entry gets a `Step` (the operation
 recorded: its operands' ONNX names, its keyword arguments, its result's shape and
 dtype) and returns the ONNX name of its result.
 
-Dynamic axes are found by recording twice: once with the example inputs and once
-with every dynamic axis one longer.  What changes between the two recordings depends
-on those axes: a reshape target (written with -1 or computed from the inputs' ``Shape``),
-a constant such as an RNN's zero initial state (expanded to the computed shape).
-Anything else that changes (a constant holding the batch size, an index array the
-size of the batch) is an `ExportError` naming the operation, as is a graph whose
-operations differ between the two sizes.
+The forward is recorded twice: with the example inputs, and with a second example
+whose floating values are moved by noise, integer values shuffled and dynamic axes one
+longer.  What changes between the two recordings depends on the example.  Along
+dynamic axes that is expected of a reshape target (written with -1 or computed from the
+inputs' ``Shape``) and of a constant of one repeated value, such as an RNN's zero
+initial state (expanded to the computed shape).  Anything else that changes is an
+`ExportError` naming the operation and its line: a constant computed outside the
+recorded operations (a mask from ``x.data > 0``, the batch size as a number) would be
+frozen in the graph.  A graph whose operations differ is exported as traced with a
+`TraceWarning`, or, with dynamic axes, refused.
 
 The ``onnx`` package is an optional extra (``pip install "autograd_lite[onnx]"``),
 imported only when exporting.
@@ -24,6 +27,7 @@ imported only when exporting.
 from __future__ import annotations
 
 import os
+import warnings
 from collections import Counter
 from typing import Any, Callable, Mapping, Sequence
 
@@ -34,12 +38,16 @@ from .engine import enable_grad, graph_nodes, inputs_of
 from .tensor import Tensor
 from .tree import tree_flatten
 
-__all__ = ["export_onnx", "ExportError", "ONNX_OPS", "REFUSED", "Step", "Graph", "OPSET"]
+__all__ = ["export_onnx", "ExportError", "TraceWarning", "ONNX_OPS", "REFUSED", "Step", "Graph", "OPSET"]
 
 OPSET = 18       # ReduceMax/ReduceMin/ReduceLogSumExp take their axes as an input from 18 on
 IR_VERSION = 8   # the IR version of opset 18: what any onnxruntime >= 1.14 loads
 _BIG = np.iinfo(np.int64).max  # a slice bound meaning "to the end" (ONNX clamps it)
 _SMALL = np.iinfo(np.int64).min
+
+
+class TraceWarning(UserWarning):
+    """The model's operations differ for other input values: it is exported as traced."""
 
 
 class ExportError(ValueError):
@@ -91,13 +99,23 @@ def _array_of(arg: Any) -> np.ndarray:
     return arg.data if isinstance(arg, Tensor) else arg
 
 
-def _lengthened(x: np.ndarray, axes: Sequence[int], grow: Mapping[int, int]) -> np.ndarray:
-    """``x`` with each axis in ``axes`` made longer (``grow`` maps old length to new), the
-    new entries repeating the first ones: a second example of the same kind."""
+_CHANGED = ("changes when the example does (other values, and dynamic axes one longer): it "
+            "was computed outside the recorded operations (a mask from comparing arrays, a "
+            "count such as the batch size), so the ONNX graph would freeze it")
+
+
+def _other_example(x: np.ndarray, axes: Sequence[int], grow: Mapping[int, int],
+                   rng: np.random.Generator) -> np.ndarray:
+    """A second example of the same kind: each axis in ``axes`` longer (``grow`` maps old
+    length to new), floating values moved by noise of half their spread, integers (indices)
+    shuffled; what it changes in the recording shows what depends on the example."""
     for axis in axes:
         n = x.shape[axis]
         x = np.take(x, np.arange(grow[n]) % n, axis=axis)
-    return x
+    if x.dtype.kind == "f":
+        spread = float(np.std(x)) if x.size > 1 and np.all(np.isfinite(x)) else 0.0
+        return (x + 0.5 * (spread or 1.0) * rng.standard_normal(x.shape)).astype(x.dtype)
+    return rng.permutation(x.reshape(-1)).reshape(x.shape)
 
 
 # ---- the ONNX graph under construction --------------------------------------------------
@@ -228,12 +246,11 @@ class Step:
         other = np.asarray(self._other[i], dtype=dtype)
         if other.shape == value.shape:
             if not np.array_equal(other, value, equal_nan=True):
-                raise self.error(f"its operand {i}, a constant, changes with the dynamic axes "
-                                 f"(e.g. a batch size or mean taken as a number)")
+                raise self.error(f"its operand {i}, a constant, {_CHANGED}")
             return self.graph.constant(value)
         if value.size == 0 or not (np.all(value == value.flat[0]) and np.all(other == value.flat[0])):
-            raise self.error(f"its operand {i}, a constant of shape {value.shape}, follows the "
-                             "dynamic axes but is not one repeated value")
+            raise self.error(f"its operand {i}, a constant of shape {value.shape}, {_CHANGED} "
+                             "(one repeated value would be expanded to the dynamic shape)")
         dims = self._exporter.dims(value.shape, other.shape, self)
         return self.graph.add("Expand", [self.graph.constant(value.flat[0]), dims])
 
@@ -531,6 +548,84 @@ def _untake(s: Step) -> str:
     return g.add("Reshape", [added, g.ints(shape)])
 
 
+# -- convolution, pooling, recurrent cells (entries of primitives/conv.py, recurrent.py) --
+# Options arrive normalised: ``stride``/``dilation``/``kernel`` one int per spatial axis,
+# ``padding`` one (before, after) pair per spatial axis.  onnxruntime has float32 kernels
+# for Conv and AveragePool only, so other dtypes get their im2col form (Pad, Slice,
+# Concat, MatMul): the same windows and product as the table's forward.
+def _onnx_pads(padding: tuple) -> list[int]:
+    return [before for before, _ in padding] + [after for _, after in padding]
+
+
+def _windows(s: Step, x: str, kernel: tuple, stride: tuple, dilation: tuple, padding: tuple,
+             spatial: tuple) -> tuple[list[str], tuple]:
+    """Each kernel offset's strided view of the zero-padded input (N, C, *out), in C
+    order, and the output's spatial shape."""
+    g, nd = s.graph, len(kernel)
+    if any(before or after for before, after in padding):
+        x = g.add("Pad", [x, g.ints([0, 0] + [b for b, _ in padding] + [0, 0]
+                                    + [a for _, a in padding])], mode="constant")
+    padded = [n + b + a for n, (b, a) in zip(spatial, padding)]
+    out = tuple((n - d * (k - 1) - 1) // st + 1 for n, k, st, d in zip(padded, kernel, stride, dilation))
+    views = []
+    for offset in np.ndindex(*kernel):
+        starts = [k * d for k, d in zip(offset, dilation)]
+        ends = [k * d + st * (m - 1) + 1 for k, d, st, m in zip(offset, dilation, stride, out)]
+        views.append(g.add("Slice", [x, g.ints(starts), g.ints(ends),
+                                     g.ints(range(2, 2 + nd)), g.ints(stride)]))
+    return views, out
+
+
+def _conv(s: Step) -> str:
+    g, o = s.graph, s.value(1).shape[0]
+    stride, padding, dilation, groups = (s.kwargs[k] for k in ("stride", "padding", "dilation", "groups"))
+    kernel = s.value(1).shape[2:]
+    x, w = s.input(0, s.out.dtype), s.input(1, s.out.dtype)
+    if s.out.dtype == np.float32:
+        return g.add("Conv", [x, w], strides=list(stride), pads=_onnx_pads(padding),
+                     dilations=list(dilation), group=int(groups), kernel_shape=list(kernel))
+    views, out = _windows(s, x, kernel, stride, dilation, padding, s.value(0).shape[2:])
+    stacked = g.add("Concat", [g.add("Unsqueeze", [v, g.ints([2])]) for v in views], axis=2)
+    columns = g.add("Reshape", [stacked, g.ints([0, groups, -1, int(np.prod(out))])])  # (N, G, C/G*K, P)
+    rows = g.add("Reshape", [w, g.ints([groups, o // groups, -1])])  # (G, O/G, C/G*K)
+    y = g.add("MatMul", [rows, columns])  # (N, G, O/G, P)
+    return g.add("Reshape", [y, g.ints([0, o, *out])])
+
+
+def _max_pool(s: Step) -> str:
+    kernel, stride, padding = (s.kwargs[k] for k in ("kernel", "stride", "padding"))
+    return s.graph.add("MaxPool", [s.input(0)], kernel_shape=list(kernel), strides=list(stride),
+                       pads=_onnx_pads(padding))
+
+
+def _avg_pool(s: Step) -> str:
+    kernel, stride, padding = (s.kwargs[k] for k in ("kernel", "stride", "padding"))
+    g, x = s.graph, s.input(0)
+    if s.out.dtype == np.float32:  # padded zeros count, as the table's (count_include_pad)
+        return g.add("AveragePool", [x], kernel_shape=list(kernel), strides=list(stride),
+                     pads=_onnx_pads(padding), count_include_pad=1)
+    views, _ = _windows(s, x, kernel, stride, (1,) * len(kernel), padding, s.value(0).shape[2:])
+    total = g.add("Sum", views)
+    return g.add("Div", [total, g.constant(np.prod(kernel), s.out.dtype)])
+
+
+def _lstm_cell(s: Step) -> str:
+    # gates (..., 4H) in PyTorch's order (input, forget, cell, output); state (..., 2H) = [h | c]:
+    # c' = f c + i g, h' = o tanh(c'), the result [h' | c'].
+    g = s.graph
+    hidden = s.value(1).shape[-1] // 2
+    gates, state = s.input(0, s.out.dtype), s.input(1, s.out.dtype)
+
+    def part(x: str, k: int) -> str:
+        return g.add("Slice", [x, g.ints([k * hidden]), g.ints([(k + 1) * hidden]), g.ints([-1])])
+
+    i, f, o = (g.add("Sigmoid", [part(gates, k)]) for k in (0, 1, 3))
+    cell = g.add("Tanh", [part(gates, 2)])
+    c = g.add("Add", [g.add("Mul", [f, part(state, 1)]), g.add("Mul", [i, cell])])
+    h = g.add("Mul", [o, g.add("Tanh", [c])])
+    return g.add("Concat", [h, c], axis=-1)
+
+
 ONNX_OPS: dict[str, Callable[[Step], str]] = {
     # elementwise
     "add": _same_op("Add"),
@@ -571,10 +666,19 @@ ONNX_OPS: dict[str, Callable[[Step], str]] = {
     "concatenate": _concatenate,
     "stack": _stack,
     "where": _where,
+    # convolution, pooling, recurrent cells, special functions
+    "conv": _conv,
+    "max_pool": _max_pool,
+    "avg_pool": _avg_pool,
+    "lstm_cell": _lstm_cell,
+    "erf": _same_op("Erf"),  # (onnxruntime runs Erf in float32 only)
 }
 
 # Primitives that only gradients record (a forward pass never does), and why they stay out.
-REFUSED: dict[str, str] = {}
+REFUSED: dict[str, str] = {
+    name: "it appears only in gradients; export a forward pass" for name in
+    ("conv_input_grad", "conv_weight_grad", "avg_pool_backward", "max_pool_scatter",
+     "max_pool_gather")}
 
 
 # ---- the exporter ---------------------------------------------------------------------------
@@ -657,10 +761,17 @@ class _Exporter:
         others = self.other.ops if self.other is not None else [None] * len(ops)
         if len(others) != len(ops) or any(
                 a.grad_fn.name != b.grad_fn.name for a, b in zip(ops, others) if b is not None):
-            raise ExportError(
-                "export_onnx: the recorded operations differ between the example's size and a "
-                "size one longer along the dynamic axes: the model's control flow depends on "
-                "those axes, so one trace cannot serve every size; export without dynamic_axes")
+            if self.symbols:
+                raise ExportError(
+                    "export_onnx: the recorded operations differ for a second example with the "
+                    "dynamic axes one longer (and other values): the model's control flow depends "
+                    "on those lengths or on the values, so one trace cannot serve every size; "
+                    "export without dynamic_axes")
+            warnings.warn(
+                "export_onnx: the recorded operations differ for other input values: control "
+                "flow that depends on the values is exported as traced for the example",
+                TraceWarning, stacklevel=3)
+            self.other, others = None, [None] * len(ops)
         for t, b in zip(ops, others):
             for operand in inputs_of(t):
                 if isinstance(operand, Tensor) and operand.grad_fn is None:
@@ -675,8 +786,7 @@ class _Exporter:
             self.names[id(t)] = entry(step)
             unhandled = [k for k in step.dynamic_kwargs() if k not in step.handled]
             if unhandled:
-                raise step.error(f"its {unhandled[0]}={step.kwargs[unhandled[0]]!r} changes with "
-                                 "the dynamic axes and ONNX needs it constant here")
+                raise step.error(f"its {unhandled[0]}={step.kwargs[unhandled[0]]!r} {_CHANGED}")
         for out in self.recording.outputs:
             if out.grad_fn is None:
                 self.leaf(out)
@@ -784,19 +894,21 @@ def export_onnx(fn_or_module: Callable, example_inputs: Any, path: str | os.Path
                              f"an input ({', '.join(names)}) nor an output ({', '.join(outputs)})")
         symbols = {(k, axis): symbol for k, name in enumerate(names)
                    for axis, symbol in dynamic.get(name, {}).items()}
-        other = None
-        if symbols:
-            sizes = sorted({_array_of(args[k]).shape[axis] for k, axis in symbols})
-            grow = {n: n + 1 for n in sizes}  # equal lengths grow alike (a batch shared by inputs)
-            lengthened = [_lengthened(_array_of(a), [ax for (k2, ax) in symbols if k2 == k], grow)
-                          for k, a in enumerate(args)]
-            try:
-                other = _Recording(fn_or_module, [_as_argument(x) for x in lengthened])
-            except Exception as exc:
+        sizes = sorted({_array_of(args[k]).shape[axis] for k, axis in symbols})
+        grow = {n: n + 1 for n in sizes}  # equal lengths grow alike (a batch shared by inputs)
+        rng = np.random.default_rng(17)
+        second = [_other_example(_array_of(a), [ax for (k2, ax) in symbols if k2 == k], grow, rng)
+                  for k, a in enumerate(args)]
+        try:
+            with np.errstate(all="ignore"):  # other values may leave a log's domain: no matter
+                other = _Recording(fn_or_module, [_as_argument(x) for x in second])
+        except Exception as exc:
+            if symbols:
                 raise ExportError(
-                    "export_onnx: the model fails when the dynamic axes are one longer than in "
-                    f"the example ({type(exc).__name__}: {exc}), so those lengths are not free; "
+                    "export_onnx: the model fails for a second example with the dynamic axes one "
+                    f"longer ({type(exc).__name__}: {exc}), so those lengths are not free; "
                     "export without dynamic_axes, or mark only axes of any length") from exc
+            other = None  # other values fail (a domain check?): export the trace unchecked
     finally:
         for m, training in modes:  # parents first: train() would reset the children
             m.training = training
@@ -812,7 +924,7 @@ def export_onnx(fn_or_module: Callable, example_inputs: Any, path: str | os.Path
     graph_outputs = []
     for k, (name, out) in enumerate(zip(outputs, recording.outputs)):
         dims = dict(dynamic.get(name, {}))
-        if other is not None:  # an axis that changed with the inputs' is dynamic too
+        if exporter.other is not None:  # an axis that changed with the inputs' is dynamic too
             for axis, (a, b) in enumerate(zip(out.shape, other.outputs[k].shape)):
                 if a != b and axis not in dims:
                     dims[axis] = next((symbol for (p, ax), symbol in symbols.items()

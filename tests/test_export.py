@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import autograd_lite as ag
 import nn
-from autograd_lite.export import ONNX_OPS, REFUSED, ExportError
+from autograd_lite.export import ONNX_OPS, REFUSED, ExportError, TraceWarning
 from oracles import readme_block
 import test_fuzz as fuzz
 
@@ -189,7 +189,7 @@ def test_a_constant_that_follows_the_batch_is_refused_with_dynamic_axes(tmp_path
     x = np.ones((4, 3))
     ag.export_onnx(mean_over_batch, x, tmp_path / "static.onnx")  # without: fine
     with pytest.raises(ExportError, match=r"cannot export `divide`.*operand 1, a constant, "
-                                          r"changes with the dynamic axes"):
+                                          r"changes when the example does"):
         ag.export_onnx(mean_over_batch, x, tmp_path / "m.onnx", input_names=["x"],
                        dynamic_axes={"x": [0]})
 
@@ -198,17 +198,18 @@ def test_control_flow_on_the_batch_size_is_refused_with_dynamic_axes(tmp_path):
     def branches(x):
         return ag.exp(x) if len(x) % 2 == 0 else ag.tanh(x)
 
-    with pytest.raises(ExportError, match="control flow depends on those axes"):
+    with pytest.raises(ExportError, match="control flow depends on those lengths"):
         ag.export_onnx(branches, np.ones((4, 3)), tmp_path / "m.onnx", input_names=["x"],
                        dynamic_axes={"x": [0]})
 
 
 def test_value_dependent_control_flow_is_exported_as_traced(tmp_path):
-    def relu_if_positive_sum(x):
-        return ag.relu(x) if float(x.data.sum()) > 0 else -x
+    def relu_if_all_ones(x):  # (any other example takes the other branch)
+        return ag.relu(x) if np.all(x.data == 1.0) else -x
 
     path = tmp_path / "m.onnx"
-    ag.export_onnx(relu_if_positive_sum, np.ones(3), path)
+    with pytest.warns(TraceWarning, match="exported as traced"):
+        ag.export_onnx(relu_if_all_ones, np.ones(3), path)
     (y,) = run_onnx(path, -np.ones(3))
     np.testing.assert_array_equal(y, np.zeros(3))  # the branch taken when tracing
 
@@ -237,11 +238,21 @@ def test_fancy_indexing_that_needs_the_whole_shape_is_refused_with_dynamic_axes(
                        dynamic_axes={"x": [0]})
 
 
+def test_a_mask_computed_from_the_values_outside_the_graph_is_refused(tmp_path):
+    def leaky(x):  # the comparison is no recorded operation: its mask would be frozen
+        return ag.where(x.data > 0, x, 0.1 * x)
+
+    with pytest.raises(ExportError, match=r"(?s)`where`.*operand 0, a constant, changes when "
+                                          r"the example does.*a mask from comparing arrays"):
+        ag.export_onnx(leaky, np.linspace(-1, 1, 6), tmp_path / "m.onnx")
+    ag.export_onnx(lambda x: ag.maximum(x, 0.1 * x), np.linspace(-1, 1, 6), tmp_path / "ok.onnx")
+
+
 def test_a_model_that_fails_at_another_batch_size_is_an_export_error(tmp_path):
     def pick(x):
         return x[np.array([True, False, True, True])]  # a mask the size of the batch
 
-    with pytest.raises(ExportError, match=r"fails when the dynamic axes are one longer.*"
+    with pytest.raises(ExportError, match=r"fails for a second example with the dynamic axes one longer.*"
                                           r"boolean index did not match"):
         ag.export_onnx(pick, np.ones((4, 3)), tmp_path / "m.onnx", input_names=["x"],
                        dynamic_axes={"x": [0]})
@@ -376,6 +387,80 @@ def test_a_digits_cnn_agrees(dtype, tmp_path):
     assert {"Conv", "MaxPool"} <= set(op_types(exported)) or dtype == np.float64
     for batch in (images[:4], images[:1], images[:64]):
         assert_agrees(run_onnx(path, batch)[0], model(batch).data, f"batch {len(batch)}")
+
+
+class OutputSequence(nn.Module):
+    """A recurrent layer's output sequence, without its final state."""
+
+    def __init__(self, recurrent) -> None:
+        super().__init__()
+        self.recurrent = recurrent
+
+    def forward(self, x):
+        return self.recurrent(x)[0]
+
+
+LAYER_MODELS = {  # name -> (the model, its input's shape, whose axis 0 is the batch)
+    "Conv1d groups, dilation, stride": ("nn.Conv1d(4, 6, 3, stride=2, padding=2, dilation=2, groups=2)",
+                                        (3, 4, 11)),
+    "Conv2d same padding": ("nn.Conv2d(2, 3, (3, 2), padding='same')", (2, 2, 5, 6)),
+    "MaxPool2d padded": ("nn.MaxPool2d(3, stride=2, padding=1)", (2, 3, 7, 6)),
+    "AvgPool2d padded": ("nn.AvgPool2d(3, stride=2, padding=1)", (2, 3, 7, 6)),
+    "MaxPool1d": ("nn.MaxPool1d(2)", (2, 3, 8)),
+    "AvgPool1d": ("nn.AvgPool1d(3, stride=1)", (2, 3, 8)),
+    "BatchNorm2d (eval)": ("nn.BatchNorm2d(3)", (4, 3, 2, 2)),
+    "LayerNorm": ("nn.LayerNorm((3, 4))", (2, 3, 4)),
+    "GroupNorm": ("nn.GroupNorm(2, 4)", (3, 4, 5)),
+    "GRU, two layers, bidirectional": ("nn.Sequential(nn.GRU(3, 4, num_layers=2, bidirectional=True))",
+                                       (5, 2, 3)),
+    "activations": ("nn.Sequential(nn.SiLU(), nn.GELU(approximate='tanh'), nn.Tanh())", (4, 6)),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", LAYER_MODELS)
+def test_layers_agree_at_every_batch_size(name, dtype, tmp_path):
+    expression, shape = LAYER_MODELS[name]
+    needs(*re.findall(r"nn\.(\w+)\(", expression))
+    model = eval(expression, {"nn": nn})
+    if "GRU" in name:
+        model = OutputSequence(model[0])
+    model.eval()  # (as exported: BatchNorm on its running statistics)
+    rng = np.random.default_rng(0)
+    if hasattr(model, "named_buffers"):  # running statistics that are not 0 and 1
+        for name_, buffer in model.named_buffers():
+            if buffer.dtype.kind == "f":
+                buffer[...] = rng.uniform(0.5, 1.5, buffer.shape)
+    model.astype(dtype)
+    x = rng.standard_normal(shape).astype(dtype)
+    path = tmp_path / "layer.onnx"
+    batch_axis = 1 if "GRU" in name else 0
+    ag.export_onnx(model, x, path, input_names=["x"], dynamic_axes={"x": {batch_axis: "batch"}})
+    for n in (shape[batch_axis], 1, shape[batch_axis] + 3):
+        shape_n = list(shape)
+        shape_n[batch_axis] = n
+        xn = rng.standard_normal(shape_n).astype(dtype)
+        assert_agrees(run_onnx(path, xn)[0], model(xn).data, f"batch {n}")
+
+
+@pytest.mark.parametrize("layer", ["LeakyReLU", "ELU", "Hardtanh"])
+def test_activations_built_on_value_masks_are_refused_until_they_record_them(layer, tmp_path):
+    """These select with a mask compared outside the recorded operations (unwrap(x) > 0):
+    exported, the mask would be frozen.  Written with recorded operations (maximum, clip)
+    or as table entries (ONNX LeakyRelu, Elu), they would export.  (Softplus and Mish
+    compare with their threshold, 20: a mask all False for both examples is not seen.)"""
+    needs(layer)
+    with pytest.raises(ExportError, match="a mask from comparing arrays"):
+        ag.export_onnx(getattr(nn, layer)(), np.linspace(-3, 3, 8), tmp_path / "m.onnx")
+
+
+def test_gelu_exports_erf(tmp_path):
+    needs("GELU")
+    model = nn.GELU()
+    x = np.linspace(-4, 4, 9, dtype=np.float32)
+    path = tmp_path / "gelu.onnx"
+    assert "Erf" in op_types(ag.export_onnx(model, x, path))
+    assert_agrees(run_onnx(path, x)[0], model(x).data)  # (onnxruntime has Erf in float32 only)
 
 
 class CharLM(nn.Module if hasattr(nn, "Module") else object):
