@@ -27,7 +27,7 @@ import numpy as np
 from . import engine
 from .tensor import unwrap
 
-__all__ = ["detect_anomaly", "check_forward", "check_backward"]
+__all__ = ["detect_anomaly", "check_forward", "check_backward", "user_frames", "format_user_frames"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
@@ -70,15 +70,17 @@ def _describe(operands) -> str:
     return ", ".join(str(_data(a).shape) for a in operands)
 
 
-def _user_frames(stack) -> list:
-    """The frames of ``stack`` outside autograd_lite and NumPy (the caller's own code)."""
+def user_frames(stack) -> list:
+    """The frames of ``stack`` (a ``traceback.StackSummary``, e.g. ``Node.trace``) outside
+    autograd_lite and NumPy: the caller's own code, innermost last."""
     return [f for f in stack
             if not os.path.abspath(f.filename).startswith(_LIBRARY_DIRS)]
 
 
-def _where(stack) -> str:
-    """The caller's frames of ``stack``, innermost last, as a traceback excerpt."""
-    frames = _user_frames(stack)
+def format_user_frames(stack) -> str:
+    """The caller's frames of ``stack`` (at most five, innermost last) as a traceback
+    excerpt: what error messages show for "where was this recorded"."""
+    frames = user_frames(stack)
     if not frames:
         return "  (no frame outside autograd_lite)\n"
     return "".join(traceback.format_list(frames[-5:]))
@@ -95,13 +97,13 @@ def check_forward(prim, args, out) -> None:
     message = (f"anomaly: the forward result of `{prim.name}` holds {bad} NaN/inf value(s) "
                f"of {np.size(out)}{origin}; input shapes {_describe(args)}, output shape "
                f"{np.shape(out)}.\nCalled at (most recent call last):\n"
-               f"{_where(traceback.extract_stack()[:-1])}")
+               f"{format_user_frames(traceback.extract_stack()[:-1])}")
     tensor = engine.differentiating()
     if tensor is not None:  # a rule's own operations, recorded for a higher derivative
         node = tensor.grad_fn
         message += (f"while computing the backward of `{node.name}` (input shapes "
                     f"{_describe(node.inputs)}), recorded at (most recent call last)"
-                    + (":\n" + _where(node.trace) if node.trace is not None else
+                    + (":\n" + format_user_frames(node.trace) if node.trace is not None else
                        " an unknown place (outside detect_anomaly())."))
     raise FloatingPointError(message)
 
@@ -113,7 +115,7 @@ def check_backward(node, argnum: int, grad) -> None:
     if not bad:
         return
     trace = node.trace
-    where = (":\n" + _where(trace) if trace is not None else
+    where = (":\n" + format_user_frames(trace) if trace is not None else
              " an unknown place: it was recorded outside detect_anomaly(); run the forward "
              "pass inside the block too to see where.")
     raise FloatingPointError(

@@ -19,6 +19,8 @@ class Linear(Module):
     or else from NumPy's global random state.
     """
 
+    torch_transposed = ("weight",)  # PyTorch's Linear.weight is (out_features, in_features)
+
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  rng: np.random.Generator | None = None, dtype: Any = np.float64) -> None:
         super().__init__()

@@ -93,6 +93,10 @@ class Module:
     """
 
     training: bool
+    # This module's own parameters that PyTorch's module of the same name stores with
+    # the two axes swapped (Linear keeps the seeds' (in, out) weight; PyTorch's is (out,
+    # in)).  Everything else already has PyTorch's layout; see state_dict(format="torch").
+    torch_transposed: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         set_ = object.__setattr__
@@ -249,20 +253,44 @@ class Module:
             parameter.grad = None
 
     # ---- state ---------------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Dotted name -> a copy of its array: the parameters, then the persistent buffers."""
+    def state_dict(self, format: str = "native") -> dict[str, np.ndarray]:
+        """Dotted name -> a copy of its array: the parameters, then the persistent buffers.
+
+        ``format="torch"`` gives PyTorch's layout, which ``torch.nn`` modules of the same
+        structure load (after ``torch.from_numpy``): `Linear` weights transposed to
+        (out_features, in_features); every other layer's layout is PyTorch's already.
+        """
         state = {name: p.data.copy() for name, p in self.named_parameters()}
         state.update((name, array.copy()) for name, array, _, _ in self._persistent_buffers())
-        return state
+        return self._in_layout(state, format)
 
-    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+    def _in_layout(self, state: dict, format: str) -> dict:
+        """``state`` converted between this library's layout and ``format``'s (the
+        conversion is its own inverse: a transpose of two axes)."""
+        if format not in ("native", "torch"):
+            raise ValueError(f"state dict format must be 'native' or 'torch', got {format!r}")
+        if format == "native":
+            return state
+        swapped = {prefix + name for prefix, module in
+                   ((path + "." if path else "", module) for path, module in self.named_modules())
+                   for name in module.torch_transposed}
+        return {key: np.ascontiguousarray(np.swapaxes(np.asarray(ag.unwrap(value)), 0, 1))
+                if key in swapped and np.ndim(ag.unwrap(value)) == 2 else value
+                for key, value in state.items()}
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True,
+                        format: str = "native") -> IncompatibleKeys:
         """Copy ``state``'s arrays into the parameters and buffers, in place and keeping
         their dtype.
 
         Missing or unexpected keys (when ``strict``), and wrong shapes or values that do
         not fit the dtype (always), raise one ValueError naming every offending key, and
         then nothing is loaded.  Optimizers holding the parameters keep working.
+        ``format="torch"`` reads PyTorch's layout (what ``state_dict(format="torch")``
+        writes, or a ``torch.nn`` module's state dict as NumPy arrays); shapes in its
+        errors are then this library's (a Linear weight's transposed).
         """
+        state = self._in_layout(dict(state), format)
         parameters = dict(self.named_parameters())
         buffers = {name: array for name, array, _, _ in self._persistent_buffers()}
         own = {**parameters, **buffers}
