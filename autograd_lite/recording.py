@@ -31,6 +31,7 @@ from .tensor import Tensor
 
 _sequence = itertools.count()
 _state = engine.thread_state  # grad mode and scopes, read on every operation
+_hooks = engine.hooks  # the hook slot anomaly mode fills, read on every operation
 _new = object.__new__
 
 
@@ -143,7 +144,7 @@ class Primitive:
             out, residual = out
         if type(out) is not np.ndarray:
             out = np.asarray(out)
-        anomaly = engine.hooks.anomaly
+        anomaly = _hooks.anomaly
         if anomaly is not None:
             anomaly.forward(self, args, out)
         result = _new(Tensor)
