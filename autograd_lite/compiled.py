@@ -112,9 +112,19 @@ class CompiledGrad:
 
     @property
     def code(self) -> str:
+        return self._latest_program().source
+
+    @property
+    def unused(self) -> tuple[bool, ...]:
+        """For the program of the latest call: per differentiated leaf (flattened, in
+        `tree_flatten` order), True when the value does not depend on it, so its gradient
+        is zeros (where ``loss.backward()`` would leave ``.grad`` None)."""
+        return self._latest_program().unused
+
+    def _latest_program(self) -> _Program:
         if self._latest is None:
             raise RuntimeError("nothing compiled yet: call the compiled function once first")
-        return self._latest.source
+        return self._latest
 
     def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         if functional.transform_depth() > 0:
@@ -293,12 +303,13 @@ def _regroup(arg: Any, flat) -> Any:
 _EMPTY_CELL = object()
 
 
-def _captured(fun: Callable) -> tuple:
+def _captured(fun: Callable, depth: int = 1) -> tuple:
     """What a plain Python ``fun`` reads by name from outside: its closure cells and the
     globals its code names.  A trace freezes the arrays among them, so every call compares
     them with the trace's (`_same_captures`) and traces again when one was rebound (a
     mini-batch loop that assigns ``X = batch`` before calling).  Changes inside a
-    container or an object (a dict entry, an attribute) are not seen."""
+    container or an object (a dict entry, an attribute) are not seen.  Functions in the
+    closure are looked into too, ``depth`` levels deep."""
     code = getattr(fun, "__code__", None)
     if code is None:  # a callable object (an nn.Module, a partial): nothing is compared
         return ()
@@ -309,7 +320,11 @@ def _captured(fun: Callable) -> tuple:
         except ValueError:  # a name assigned only later in the enclosing function
             cells.append(_EMPTY_CELL)
     names = fun.__globals__
-    return (*cells, *(names.get(name, _EMPTY_CELL) for name in code.co_names))
+    captured = (*cells, *(names.get(name, _EMPTY_CELL) for name in code.co_names))
+    if depth:  # a function that calls the user's function (nn.compile_step's): look inside
+        inner = [_captured(f, depth - 1) for f in cells if type(f) is type(_captured)]
+        captured += tuple(item for found in inner for item in found)
+    return captured
 
 
 def _same_captures(seen: tuple, now: tuple) -> bool:
@@ -405,6 +420,8 @@ class _Program:
         statements += [_Statement(comment) for comment in self._input_comments]
         statements += self._forward(nodes)
         statements += self._backward(out, nodes, leads, targets)
+        # Which targets the output does not depend on (their gradients are zeros).
+        self.unused = tuple(id(t) not in self._grads for t in targets)
         gradients = [self._gradient_name(t) for t in targets]
         statements.append(_Statement(f"    return {self._names[id(out)]}, [{', '.join(gradients)}]",
                                      uses=(self._names[id(out)], *gradients)))

@@ -14,6 +14,7 @@ from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KL
                      MSELoss, NLLLoss, SmoothL1Loss)
 from .module import IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, functional_call
 from .training import fit
+from .compile import CompiledStep, compile_step  # noqa: I001 - after the optimizers it uses
 
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "DataLoader", "Dropout", "Flatten",
@@ -22,3 +23,4 @@ __all__ = [
     "Sequential", "Sigmoid", "SmoothL1Loss", "Softmax", "Tanh", "fit", "functional_call", "init",
     "optim", "utils",
 ]
+__all__ += ["CompiledStep", "compile_step"]
