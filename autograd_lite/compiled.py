@@ -243,7 +243,10 @@ def _flatten(args: tuple, argnums: tuple[int, ...], names: tuple[str, ...] = ()
         if isinstance(arg, (np.ndarray, Tensor)) or (differentiated and not _is_container(arg)):
             key.append(_dynamic(arg, arrays, differentiated))
         elif differentiated:
-            leaves, treedef = tree_flatten(arg)
+            if _is_flat(arg):  # a list of parameters: its own structure, without tree_flatten
+                leaves, treedef = arg, (type(arg), len(arg))
+            else:
+                leaves, treedef = tree_flatten(arg)
             key.append((treedef, tuple(_dynamic(leaf, arrays, True) for leaf in leaves)))
         else:
             try:
@@ -294,8 +297,17 @@ def _as_leaves(arg: Any, targets: list) -> Any:
     return treedef.unflatten(leaf_tensors)
 
 
+def _is_flat(arg: Any) -> bool:
+    """A list or tuple of arrays and Tensors only: its gradients are the same kind of
+    sequence of arrays (the common case, a model's parameters, kept cheap per call)."""
+    return type(arg) in (list, tuple) and all(type(a) is np.ndarray or isinstance(a, Tensor)
+                                              for a in arg)
+
+
 def _regroup(arg: Any, flat) -> Any:
     """Gradients in the structure of the argument (a float for a float)."""
+    if _is_flat(arg):
+        return type(arg)(next(flat) for _ in arg)
     leaves, treedef = tree_flatten(arg)
     return treedef.unflatten(functional.as_given(next(flat), leaf) for leaf in leaves)
 
