@@ -112,9 +112,19 @@ class CompiledGrad:
 
     @property
     def code(self) -> str:
+        return self._latest_program().source
+
+    @property
+    def unused(self) -> tuple[bool, ...]:
+        """For the program of the latest call: per differentiated leaf (flattened, in
+        `tree_flatten` order), True when the value does not depend on it, so its gradient
+        is zeros (where ``loss.backward()`` would leave ``.grad`` None)."""
+        return self._latest_program().unused
+
+    def _latest_program(self) -> _Program:
         if self._latest is None:
             raise RuntimeError("nothing compiled yet: call the compiled function once first")
-        return self._latest.source
+        return self._latest
 
     def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         if functional.transform_depth() > 0:
@@ -233,7 +243,10 @@ def _flatten(args: tuple, argnums: tuple[int, ...], names: tuple[str, ...] = ()
         if isinstance(arg, (np.ndarray, Tensor)) or (differentiated and not _is_container(arg)):
             key.append(_dynamic(arg, arrays, differentiated))
         elif differentiated:
-            leaves, treedef = tree_flatten(arg)
+            if _is_flat(arg):  # a list of parameters: its own structure, without tree_flatten
+                leaves, treedef = arg, (type(arg), len(arg))
+            else:
+                leaves, treedef = tree_flatten(arg)
             key.append((treedef, tuple(_dynamic(leaf, arrays, True) for leaf in leaves)))
         else:
             try:
@@ -284,8 +297,17 @@ def _as_leaves(arg: Any, targets: list) -> Any:
     return treedef.unflatten(leaf_tensors)
 
 
+def _is_flat(arg: Any) -> bool:
+    """A list or tuple of arrays and Tensors only: its gradients are the same kind of
+    sequence of arrays (the common case, a model's parameters, kept cheap per call)."""
+    return type(arg) in (list, tuple) and all(type(a) is np.ndarray or isinstance(a, Tensor)
+                                              for a in arg)
+
+
 def _regroup(arg: Any, flat) -> Any:
     """Gradients in the structure of the argument (a float for a float)."""
+    if _is_flat(arg):
+        return type(arg)(next(flat) for _ in arg)
     leaves, treedef = tree_flatten(arg)
     return treedef.unflatten(functional.as_given(next(flat), leaf) for leaf in leaves)
 
@@ -293,12 +315,13 @@ def _regroup(arg: Any, flat) -> Any:
 _EMPTY_CELL = object()
 
 
-def _captured(fun: Callable) -> tuple:
+def _captured(fun: Callable, depth: int = 1) -> tuple:
     """What a plain Python ``fun`` reads by name from outside: its closure cells and the
     globals its code names.  A trace freezes the arrays among them, so every call compares
     them with the trace's (`_same_captures`) and traces again when one was rebound (a
     mini-batch loop that assigns ``X = batch`` before calling).  Changes inside a
-    container or an object (a dict entry, an attribute) are not seen."""
+    container or an object (a dict entry, an attribute) are not seen.  Functions in the
+    closure are looked into too, ``depth`` levels deep."""
     code = getattr(fun, "__code__", None)
     if code is None:  # a callable object (an nn.Module, a partial): nothing is compared
         return ()
@@ -309,7 +332,11 @@ def _captured(fun: Callable) -> tuple:
         except ValueError:  # a name assigned only later in the enclosing function
             cells.append(_EMPTY_CELL)
     names = fun.__globals__
-    return (*cells, *(names.get(name, _EMPTY_CELL) for name in code.co_names))
+    captured = (*cells, *(names.get(name, _EMPTY_CELL) for name in code.co_names))
+    if depth:  # a function that calls the user's function (nn.compile_step's): look inside
+        inner = [_captured(f, depth - 1) for f in cells if type(f) is type(_captured)]
+        captured += tuple(item for found in inner for item in found)
+    return captured
 
 
 def _same_captures(seen: tuple, now: tuple) -> bool:
@@ -318,6 +345,17 @@ def _same_captures(seen: tuple, now: tuple) -> bool:
         if a is not b and not (type(a) is type(b) and isinstance(a, (int, float, complex)) and a == b):
             return False
     return True
+
+
+def _is_fresh(gi: Any, g: Any, node: Tensor) -> bool:
+    """Whether a rule's result is a new array of its own: not a view, and not its gradient,
+    output, operands or residual passed on (as the engine assumes before it adds into a
+    leaf's ``.grad`` in place)."""
+    if not isinstance(gi, np.ndarray) or gi.base is not None:
+        return False
+    record = node.grad_fn
+    return not (gi is g or gi is node.data or gi is record.residual
+                or any(gi is a for a in record.saved))
 
 
 class _Statement(NamedTuple):
@@ -332,13 +370,30 @@ def _free_after_last_use(statements: list[_Statement]) -> list[str]:
     """The program's lines, with ``del`` statements for each value and gradient right
     after the statement that reads it last.  A function's locals live until it returns,
     which on a large model would keep every activation and gradient at once; the engine
-    frees them as its walk goes, and so does the replay."""
+    frees them as its walk goes, and so does the replay.
+
+    First, dead statements go: one whose every defined name is never read afterwards
+    computes nothing the program returns (a statement without names, a comment or the
+    ``def`` line, stays).  Names a statement reads but no statement defines (constants in
+    the namespace) are never deleted."""
+    live: set[str] = set()
+    kept = []
+    for statement in reversed(statements):
+        if (statement.defines and not live.intersection(statement.defines)
+                and not statement.code.startswith("def ")):
+            continue
+        live.difference_update(statement.defines)
+        live.update(statement.uses)
+        kept.append(statement)
+    statements = kept[::-1]
+    defined = {name for statement in statements for name in statement.defines}
     last_use = {}
     for i, statement in enumerate(statements):
         for name in statement.defines:
             last_use.setdefault(name, i)  # defined and never read: free it at once
         for name in statement.uses:
-            last_use[name] = i
+            if name in defined:
+                last_use[name] = i
     dead_after: dict[int, list[str]] = {}
     for name, i in last_use.items():
         if not statements[i].code.lstrip().startswith("return"):
@@ -401,13 +456,16 @@ class _Program:
         for node in nodes:
             if any(id(t) in leads for t in node.grad_fn.inputs if isinstance(t, Tensor)):
                 leads.add(id(node))
-        statements = [_Statement(f"def replay({', '.join(f'a{i}' for i in range(len(arrays)))}):")]
+        parameters = tuple(f"a{i}" for i in range(len(arrays)))
+        statements = [_Statement(f"def replay({', '.join(parameters)}):", parameters)]
         statements += [_Statement(comment) for comment in self._input_comments]
         statements += self._forward(nodes)
         statements += self._backward(out, nodes, leads, targets)
-        gradients = [self._gradient_name(t) for t in targets]
+        # Which targets the output does not depend on (their gradients are zeros).
+        self.unused = tuple(id(t) not in self._grads for t in targets)
+        gradients = self._gradient_names(targets)
         statements.append(_Statement(f"    return {self._names[id(out)]}, [{', '.join(gradients)}]",
-                                     uses=(self._names[id(out)], *gradients)))
+                                     uses=(self._names[id(out)], *(g.split(".")[0] for g in gradients))))
         self.source = "\n".join(_free_after_last_use(statements))
         scope: dict[str, Any] = {}
         # The source is ours, built from the recorded graph (no user text): exec is the compiler.
@@ -487,19 +545,38 @@ class _Program:
         if isinstance(value, tuple):  # an index key may hold argument arrays: rebuild it
             items = [self._operand(v, v) for v in value]
             return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+        return self._namespace_constant(value)
+
+    def _namespace_constant(self, value: Any) -> str:
+        """A name in the program's namespace for a frozen array or NumPy scalar (data, or a
+        folded gradient), which the program never writes into."""
         name = self._constants.get(id(value))
         if name is None:
             name = self._constants[id(value)] = f"c{len(self._constants)}"
             self.namespace[name] = value
         return name
 
-    def _gradient_name(self, target: Tensor) -> str:
-        name = self._grads.get(id(target))
-        if name is None:  # the output does not depend on this argument
-            zeros = f"zeros_{self._names[id(target)]}"
-            self.namespace[zeros] = np.zeros_like(target.data)
-            return f"{zeros}.copy()"
-        return name
+    def _gradient_names(self, targets: list[Tensor]) -> list[str]:
+        """The returned gradients' expressions: each a fresh array that no other returned
+        gradient, constant or value shares (a caller may overwrite it; `nn.compile_step`'s
+        optimizer does)."""
+        names, returned = [], []
+        for target in targets:
+            key = id(target)
+            name = self._grads.get(key)
+            if name is None:  # the output does not depend on this argument
+                zeros = f"zeros_{self._names[key]}"
+                self.namespace[zeros] = np.zeros_like(target.data)
+                names.append(f"{zeros}.copy()")
+                continue
+            value = self._values[key]
+            if key in self._constant_grads:
+                name = f"{self._namespace_constant(value)}.copy()"
+            elif key not in self._private or any(value is seen for seen in returned):
+                name = f"{name}.copy()"  # a rule passed on an array that is used elsewhere
+            returned.append(value)
+            names.append(name)
+        return names
 
     # -- the two halves ---------------------------------------------------------------------
     def _forward(self, nodes: list) -> list[_Statement]:
@@ -534,21 +611,37 @@ class _Program:
         """One statement per rule that leads to a target, newest operation first (the
         order of the engine's walk, so gradients are summed in the same order).  Each
         node's step (`engine.node_step`, as the engine runs it) also runs once here, on
-        the trace's arrays: what it computes and how it fits shapes is written out."""
+        the trace's arrays: what it computes and how it fits shapes is written out.
+
+        Two simplifications, both exact (the replay computes the same numbers):
+
+        * Constant folding.  The seed is a constant, and a rule that reads nothing but
+          its gradient and constants (``g / 200``, ``2.5e-05 * g``, sum's and indexing's
+          rules on such a ``g``) gives a constant: its trace value is kept instead of a
+          statement.  So is a sum of constants.  The L2 term's and the mean's scalar
+          rules, and a loss's first gradient, vanish from the program.
+        * In-place accumulation.  A gradient made fresh by the rule that defined it (a
+          new array, not its ``g``, its output, an operand or a constant passed on)
+          belongs to the program alone: later contributions are added into it
+          (``g3 += ...``) instead of allocating a sum.
+        """
         self._grads: dict[int, str] = {}  # id(Tensor) -> name of its gradient so far
-        root = self._names[id(out)]
-        # A fresh seed each call: a rule may pass it on unchanged into a returned gradient.
-        self.namespace["seed"] = np.ones_like(out.data)
-        lines = [_Statement("    # backward, newest operation first"),
-                 _Statement(f"    g{root[1:]} = seed.copy()", (f"g{root[1:]}",))]
-        self._grads[id(out)] = f"g{root[1:]}"
-        values = {id(out): np.ones_like(out.data)}  # the trace's gradients
+        self._constant_grads: set[int] = set()  # ids whose gradient so far is a constant
+        self._private: set[int] = set()  # ids whose gradient buffer the program owns
+        self._values: dict[int, Any] = {id(out): np.ones_like(out.data)}  # the trace's gradients
+        self._grads[id(out)] = "seed"
+        self._constant_grads.add(id(out))
+        values = self._values
+        lines = [_Statement("    # backward, newest operation first")]
         for k in range(len(nodes) - 1, -1, -1):
             node = nodes[k]
             g_name = self._grads.get(id(node))
             if g_name is None:  # nothing flows back through it to a target
                 continue
             g = values.pop(id(node))
+            g_constant = id(node) in self._constant_grads
+            if g_constant:
+                g_name = self._namespace_constant(g)
             prim = node.grad_fn.op
             rule_shapes: dict[int, tuple] = {}  # operand -> shape of its rule's result
 
@@ -561,29 +654,88 @@ class _Program:
             for i, operand, gi in steps:
                 if id(operand) not in leads:  # dead rule: its gradient reaches no target
                     continue
+                if isinstance(gi, Tensor):  # a rule that calls a primitive on arrays
+                    gi, tensor_result = gi.data, True
+                else:
+                    tensor_result = False
+                if g_constant and self._reads_only_constants(node, i):
+                    self._accumulate(operand, gi, None, prim.name, i, lines, fresh=False)
+                    continue
                 self.namespace[f"r{k}_{i}"] = prim.rule(i)
-                self._reads = [g_name]
+                self._reads = [] if g_constant else [g_name]
                 residual = f", residual=residual{k}" if prim.residual else ""
                 call = f"r{k}_{i}({self._arguments(node, g_name, f'v{k}')}{residual})"
                 self._reads.append(f"v{k}")
                 if prim.residual:
                     self._reads.append(f"residual{k}")
-                if isinstance(gi, Tensor):  # a rule that calls a primitive on arrays
-                    call, gi = f"{call}.data", gi.data
-                call = self._fit(call, rule_shapes.get(i, operand.shape), operand.shape)
-                into = self._grads.get(id(operand))
-                if into is None:
-                    into = self._grads[id(operand)] = (self._names[id(operand)].replace("v", "g", 1)
-                                                       if operand.grad_fn is not None
-                                                       else f"grad_{self._names[id(operand)]}")
-                    values[id(operand)] = gi
-                    code = f"    {into} = {call}  # {prim.name}, operand {i}"
-                else:
-                    values[id(operand)] = values[id(operand)] + gi
-                    code = f"    {into} = {into} + {call}  # {prim.name}, operand {i}"
-                    self._reads.append(into)
-                lines.append(_Statement(code, (into,), tuple(self._reads)))
+                if tensor_result:
+                    call += ".data"
+                gshape = rule_shapes.get(i, operand.shape)
+                fresh = gshape != operand.shape or _is_fresh(gi, g, node)  # a reduction is fresh
+                call = self._fit(call, gshape, operand.shape)
+                self._accumulate(operand, gi, call, prim.name, i, lines, fresh)
         return lines
+
+    def _reads_only_constants(self, node: Tensor, i: int) -> bool:
+        """True when operand ``i``'s rule reads nothing that changes between calls besides
+        its gradient: not the output, no residual, no operand or keyword argument that is
+        an argument or a Tensor (`Primitive.reads` says what the rule's code reads)."""
+        prim = node.grad_fn.op
+        reads = prim.reads(i)
+        if reads.output or prim.residual:
+            return False
+        inputs = node.grad_fn.inputs
+        if any(self._is_dynamic(inputs[j]) for j in reads.operands if j < len(inputs)):
+            return False
+        return not any(self._is_dynamic(v) for v in node.grad_fn.kwargs.values())
+
+    def _is_dynamic(self, value: Any) -> bool:
+        """Whether the program reads ``value`` afresh on each call (a Tensor, an argument's
+        array, or a tuple holding one, as an index key may)."""
+        if isinstance(value, (tuple, list)):
+            return any(self._is_dynamic(v) for v in value)
+        return isinstance(value, Tensor) or id(value) in self._names
+
+    def _accumulate(self, operand: Tensor, gi: Any, call: str | None, op_name: str, i: int,
+                    lines: list, fresh: bool) -> None:
+        """Add one rule's gradient ``gi`` (the trace's value; the program computes it with
+        ``call``, or it is a constant when ``call`` is None) to ``operand``'s gradient."""
+        key = id(operand)
+        values, constants = self._values, self._constant_grads
+        into = self._grads.get(key)
+        comment = f"  # {op_name}, operand {i}"
+        if into is None:  # the first contribution
+            self._grads[key] = (self._names[key].replace("v", "g", 1) if operand.grad_fn is not None
+                                else f"grad_{self._names[key]}")
+            values[key] = gi
+            if call is None:
+                constants.add(key)
+                return
+            name = self._grads[key]
+            if fresh:
+                self._private.add(key)
+            lines.append(_Statement(f"    {name} = {call}{comment}", (name,), tuple(self._reads)))
+            return
+        total = values[key] + gi
+        if call is None and key in constants:  # constant + constant: still a constant
+            values[key] = total
+            return
+        name = into
+        if call is None:
+            call, self._reads = self._namespace_constant(gi), []
+        if key in constants:  # the constant so far, then this call's part (the engine's order)
+            constants.discard(key)
+            code = f"    {name} = {self._namespace_constant(values[key])} + {call}{comment}"
+            self._private.add(key)
+        elif key in self._private and total.dtype == values[key].dtype and total.shape == values[key].shape:
+            code = f"    {name} += {call}{comment}"  # np.add(name, call, out=name): the same sums
+            self._reads.append(name)
+        else:
+            code = f"    {name} = {name} + {call}{comment}"
+            self._reads.append(name)
+            self._private.add(key)
+        values[key] = total
+        lines.append(_Statement(code, (name,), tuple(self._reads)))
 
     @staticmethod
     def _fit(call: str, gshape: tuple, shape: tuple) -> str:

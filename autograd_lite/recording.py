@@ -42,11 +42,15 @@ class Reads(NamedTuple):
     output: bool
 
 
+_METADATA = frozenset({"shape", "ndim", "dtype", "size"})  # attributes that are not values
+
+
 def _reads_of(rule: Callable, variadic: bool = False) -> Reads:
     """The operands (and whether the output) a rule's code reads, found from its bytecode.
 
     Only an operand the rule reads makes an in-place change to it a hazard (``x * 2``'s
-    rule for ``x`` reads only the 2).  Anything not plainly a Python function with named
+    rule for ``x`` reads only the 2); reading only its ``.shape`` (``ndim``, ``dtype``,
+    ``size``) is not reading it.  Anything not plainly a Python function with named
     parameters (``*args``, a partial) counts as reading everything: never too lenient.
     """
     everything = Reads(frozenset(range(64)), True)
@@ -54,8 +58,15 @@ def _reads_of(rule: Callable, variadic: bool = False) -> Reads:
     if code is None or variadic or code.co_flags & inspect.CO_VARARGS:
         return everything
     parameters = code.co_varnames[:code.co_argcount]
-    loaded = {ins.argval for ins in dis.get_instructions(code)
-              if ins.opname in ("LOAD_FAST", "LOAD_DEREF", "LOAD_CLOSURE", "LOAD_FAST_CHECK")}
+    instructions = list(dis.get_instructions(code))
+    loaded = set()
+    for ins, following in zip(instructions, instructions[1:] + [None]):
+        if ins.opname not in ("LOAD_FAST", "LOAD_DEREF", "LOAD_CLOSURE", "LOAD_FAST_CHECK"):
+            continue
+        if (ins.opname != "LOAD_CLOSURE" and following is not None
+                and following.opname == "LOAD_ATTR" and following.argval in _METADATA):
+            continue  # x.shape: fixed for a given operand, and no in-place change alters it
+        loaded.add(ins.argval)
     loaded |= set(code.co_cellvars)  # read by an inner function
     operands = frozenset(k for k, name in enumerate(parameters[2:]) if name in loaded)
     return Reads(operands, len(parameters) > 1 and parameters[1] in loaded)

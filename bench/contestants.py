@@ -586,6 +586,13 @@ class AutogradLiteNN(_AutogradLite, Contestant):
             raise Skip(f"nn is not complete yet (missing {', '.join(missing) or 'optim.SGD'})")
 
     def mlp(self, spec, params, data):
+        linears, model, criterion = self._model(spec, params)
+        return _module_runner(spec, linears, model, criterion, self.ag.sigmoid,
+                              self.nn.optim.SGD(model.parameters(), lr=spec.lr), data["X"],
+                              data["y"], lambda lin: [lin.weight.grad.copy(), lin.bias.grad.copy()])
+
+    def _model(self, spec: MLP, params: list[np.ndarray]) -> tuple[list, Any, Any]:
+        """The Linear layers (holding ``params``), the Sequential model and the loss object."""
         nn = self.nn
         linears, modules = [], []
         for layer, (fan_in, fan_out) in enumerate(spec.layers):
@@ -594,11 +601,8 @@ class AutogradLiteNN(_AutogradLite, Contestant):
             linear.bias.data = params[2 * layer + 1]
             linears.append(linear)
             modules += [linear, {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU}[spec.activation]()]
-        model = nn.Sequential(*modules[:-1])
         criterion = nn.CrossEntropyLoss() if spec.loss == "cross_entropy" else nn.MSELoss()
-        return _module_runner(spec, linears, model, criterion, self.ag.sigmoid,
-                              nn.optim.SGD(model.parameters(), lr=spec.lr), data["X"], data["y"],
-                              lambda lin: [lin.weight.grad.copy(), lin.bias.grad.copy()])
+        return linears, nn.Sequential(*modules[:-1]), criterion
 
     def cnn(self, spec, params, data):
         nn = self.nn
@@ -621,6 +625,35 @@ class AutogradLiteNN(_AutogradLite, Contestant):
 
     def chain(self, spec, x):
         raise Skip("no layers in a chain: see autograd_lite Tensor")
+
+
+class AutogradLiteCompiledStep(AutogradLiteNN):
+    """The same nn model, loss and SGD, as one ``nn.compile_step``: forward, backward and
+    update traced once and replayed (skipped where nn has no compile_step)."""
+
+    name = "autograd_lite compile_step"
+
+    def load(self):
+        super().load()
+        if not hasattr(self.nn, "compile_step"):
+            raise Skip("nn.compile_step is not in this version of nn")
+
+    def mlp(self, spec, params, data):
+        linears, model, criterion = self._model(spec, params)
+        n, sigmoid = spec.batch, self.ag.sigmoid
+
+        def loss(X, y):
+            out = model(X)
+            value = criterion(out if spec.loss == "cross_entropy" else sigmoid(out), y)
+            if spec.l2:
+                value = value + spec.l2 / (2 * n) * sum((lin.weight * lin.weight).sum()
+                                                        for lin in linears)
+            return value
+
+        step = self.nn.compile_step(loss, self.nn.optim.SGD(model.parameters(), lr=spec.lr))
+        X, y = data["X"], data["y"]
+        return Runner(lambda: [g.copy() for g in step.value_and_grad(X, y)[1]],
+                      lambda: step(X, y))
 
 
 class PyTorch(TapeContestant):
@@ -734,4 +767,4 @@ def _autograd_lite_version() -> str:
 def all_contestants() -> list[Contestant]:
     """NumPy first (the reference for the gradient check), then the rest in table order."""
     return [HandNumPy(), AutogradLiteNN(), AutogradLiteTensor(), AutogradLiteGrad(),
-            AutogradLiteCompiled(), PyTorch(), HipsAutograd(), MyGrad(), Micrograd()]
+            AutogradLiteCompiled(), AutogradLiteCompiledStep(), PyTorch(), HipsAutograd(), MyGrad(), Micrograd()]

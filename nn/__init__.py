@@ -20,6 +20,7 @@ from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .pool import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .training import fit
+from .compile import CompiledStep, compile_step  # noqa: I001 - after the optimizers it uses
 
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d",
@@ -31,3 +32,4 @@ __all__ = [
     "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "fit", "functional_call",
     "init", "optim", "utils",
 ]
+__all__ += ["CompiledStep", "compile_step"]

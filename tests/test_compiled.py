@@ -346,3 +346,50 @@ def test_replay_frees_values_and_gradients_as_it_goes_like_the_engine():
     engine, replay = peak(lambda: ag.value_and_grad(chain)(x)), peak(lambda: step(x))
     assert replay <= 1.1 * engine, (replay, engine)  # holding every gradient would be ~1.5x
     assert "del " in step.code
+
+
+# ---- trace-time simplification -------------------------------------------------------------
+def test_scalar_chains_and_constant_gradients_are_folded_away():
+    """The mean's and the L2 term's scalar rules, sum's and indexing's rules on the
+    constant seed: no statement left for them, and the same numbers as the engine."""
+    X, y = RNG.standard_normal((30, 2)), RNG.integers(0, 2, 30)
+    params = [RNG.standard_normal((2, 3)), np.zeros(3), RNG.standard_normal((3, 2)), np.zeros(2)]
+    step = compile_grad(lambda ps: moons_loss(ps, X, y, np.arange(30)))
+    for _ in range(2):
+        value, grads = step(params)
+        expected = ag.value_and_grad(lambda ps: moons_loss(ps, X, y, np.arange(30)))(params)
+        assert_same(value, expected[0])
+        assert_same(grads, expected[1])
+    backward = step.code.split("# backward")[1]
+    for folded in ("divide, operand", "sum, operand", "getitem, operand", "negative, operand",
+                   "seed"):
+        assert folded not in backward, folded
+    assert "logsumexp, operand 0" in backward and "tanh, operand 0" in backward
+
+
+def test_gradients_are_added_in_place_only_into_buffers_the_program_owns():
+    c = RNG.standard_normal(4)
+    # (a + b)'s rules pass one array to both a and b; a's later part must not be added into it.
+    fun = lambda a, b: ((a + b) * c).sum() * 0 + (a * a * c).sum() + ((a + b) * c).sum()
+    step = assert_matches_engine(fun, RNG.standard_normal(4), RNG.standard_normal(4), argnum=(0, 1))
+    assert "+= " in step.code  # a * a: the first part is fresh, the second is added into it
+    a_grad, b_grad = step(np.ones(4), np.ones(4))[1]
+    assert a_grad is not b_grad and not np.shares_memory(a_grad, b_grad)
+
+
+def test_returned_gradients_never_share_a_buffer():
+    step = compile_grad(lambda a, b: ((a + b) * ag.tanh(a)).sum(), argnum=(0, 1))
+    a, b = RNG.standard_normal(3), RNG.standard_normal(3)
+    for _ in range(2):
+        grads = step(a, b)[1]
+        expected = ag.value_and_grad(lambda a, b: ((a + b) * ag.tanh(a)).sum(), (0, 1))(a, b)[1]
+        assert not np.shares_memory(grads[0], grads[1])
+        np.add(grads[0], 1000.0, out=grads[0])  # the caller owns each one
+        assert_same(grads[1], expected[1])
+
+
+def test_a_gradient_that_is_a_constant_is_returned_as_a_fresh_copy():
+    step = compile_grad(lambda x: (3.0 * x).sum())
+    first = step(np.ones(2))[1]
+    first[...] = 0.0
+    assert_same(step(np.ones(2))[1], np.full(2, 3.0))

@@ -435,7 +435,8 @@ def test_graph_drawing_labels_parameters_and_groups_modules():
 
 def test_load_state_dict_invalidates_graphs_recorded_before_it():
     model = nn.Linear(2, 1, rng=np.random.default_rng(0))
-    loss = model(np.ones((3, 2))).sum()
+    x = ag.tensor(np.ones((3, 2)), requires_grad=True)  # x's gradient reads the weight
+    loss = model(x).sum()
     model.load_state_dict({"weight": np.zeros((2, 1)), "bias": np.zeros(1)})
     with pytest.raises(RuntimeError, match="modified in place"):
         loss.backward()

@@ -201,3 +201,16 @@ def test_the_readme_own_operation_example_computes_the_right_things():
     x = namespace["x"]
     assert_close(namespace["slope"], _sigmoid(x), rtol=1e-12)
     assert_close(namespace["curvature"], _sigmoid(x) * (1 - _sigmoid(x)), rtol=1e-10)
+
+
+def test_a_rule_reading_only_an_operands_shape_does_not_read_it():
+    """sum's rule uses x.shape only: changing x in place afterwards is harmless (as in
+    PyTorch), and the compiler may fold the rule on a constant gradient."""
+    from autograd_lite.primitives.reductions import sum as sum_primitive
+    assert 0 not in sum_primitive.reads(0).operands
+    a = ag.tensor(np.arange(3.0), requires_grad=True)
+    x = a * 1.0
+    y = x.sum()
+    x += 1.0
+    y.backward()
+    np.testing.assert_array_equal(a.grad, np.ones(3))

@@ -29,7 +29,7 @@ class Adagrad(Optimizer):
                           "initial_accumulator_value", "eps")
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
-                group: dict[str, Any]) -> np.ndarray:
+                group: dict[str, Any], private: bool = False) -> np.ndarray:
         if not state:
             state.update(step=0, sum=np.full_like(param, group["initial_accumulator_value"]))
         state["step"] += 1

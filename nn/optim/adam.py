@@ -37,7 +37,7 @@ class Adam(Optimizer):
                              f"weight_decay {weight_decay}")
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
-                group: dict[str, Any]) -> np.ndarray:
+                group: dict[str, Any], private: bool = False) -> np.ndarray:
         (beta1, beta2), lr, weight_decay = group["betas"], group["lr"], group["weight_decay"]
         if not state:
             state.update(step=0, exp_avg=np.zeros_like(param), exp_avg_sq=np.zeros_like(param))

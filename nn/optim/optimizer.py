@@ -1,6 +1,6 @@
 """The optimizer base: parameter groups, per-parameter state, `state_dict`, and the step loop.
 
-Subclasses give ``_update(param, grad, state, group)``, the amount to subtract from a
+Subclasses give ``_update(param, grad, state, group, private)``, the amount to subtract from a
 parameter, computed from NumPy arrays with torch.optim's formulas in torch's order of
 operations (so a float64 run matches torch's to the last bit or so).  `step` runs under
 ``ag.no_grad()`` and changes each parameter by one in-place Tensor operation
@@ -11,7 +11,7 @@ backpropagate afterwards instead of giving a silently wrong gradient.  Parameter
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -118,7 +118,6 @@ class Optimizer:
             else:
                 p.grad = np.zeros_like(p.grad)
 
-    @ag.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient, with its group's hyperparameters.
 
@@ -129,19 +128,36 @@ class Optimizer:
         if closure is not None:
             with ag.enable_grad():
                 loss = closure()
-        states = iter(self.state)
-        for group in self.param_groups:
-            maximize = group.get("maximize", False)
-            for p in group["params"]:
-                state = next(states)
-                if p.grad is not None:
-                    p -= self._update(p.data, -p.grad if maximize else p.grad, state, group)
+        self.apply_gradients([p.grad for p in self.params])
         return loss
 
+    def apply_gradients(self, grads: Sequence[np.ndarray | None], private: bool = False) -> None:
+        """One update with ``grads`` (arrays, one per parameter in `params` order; None
+        skips that parameter, as a ``.grad`` of None does) in place of the ``.grad``s.
+
+        ``private=True`` hands the arrays over: the update may overwrite them (plain SGD
+        then scales the gradient in place instead of allocating ``lr * grad``), which is
+        how `nn.compile_step` applies the fresh gradients its replay returns.  Each
+        parameter changes by one in-place Tensor operation, so its version is bumped.
+        """
+        states = iter(self.state)
+        grads = iter(grads)
+        with ag.no_grad():
+            for group in self.param_groups:
+                maximize = group.get("maximize", False)
+                for p in group["params"]:
+                    state, grad = next(states), next(grads)
+                    if grad is not None:
+                        if maximize:
+                            grad = -grad
+                        p -= self._update(p.data, grad, state, group,
+                                          private=private or maximize)
+
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
-                group: dict[str, Any]) -> np.ndarray:
+                group: dict[str, Any], private: bool = False) -> np.ndarray:
         """The amount to subtract from ``param`` (which the rule may scale in place first,
-        as AdamW's decoupled weight decay does); ``state`` is updated in place."""
+        as AdamW's decoupled weight decay does); ``state`` is updated in place.  With
+        ``private`` the rule may overwrite ``grad`` (nobody else reads it)."""
         raise NotImplementedError
 
     # ---- saving and resuming ----------------------------------------------------------------

@@ -28,7 +28,7 @@ class RMSprop(Optimizer):
         check_nonnegative("RMSprop", group, "alpha", "eps", "momentum", "weight_decay")
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
-                group: dict[str, Any]) -> np.ndarray:
+                group: dict[str, Any], private: bool = False) -> np.ndarray:
         alpha, momentum = group["alpha"], group["momentum"]
         if not state:
             state.update(step=0, square_avg=np.zeros_like(param))

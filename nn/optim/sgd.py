@@ -30,10 +30,11 @@ class SGD(Optimizer):
             raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening 0")
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
-                group: dict[str, Any]) -> np.ndarray:
+                group: dict[str, Any], private: bool = False) -> np.ndarray:
         weight_decay, momentum = group["weight_decay"], group["momentum"]
         if weight_decay != 0.0:
             grad = grad + weight_decay * param
+            private = True
         if momentum != 0.0:
             buf = state.get("momentum_buffer")
             if buf is None:
@@ -41,5 +42,12 @@ class SGD(Optimizer):
             else:
                 buf *= momentum
                 buf += (1.0 - group["dampening"]) * grad
-            grad = grad + momentum * buf if group["nesterov"] else buf
+            if group["nesterov"]:
+                grad = grad + momentum * buf
+                private = True
+            else:
+                grad, private = buf, False  # the state: scaling it would corrupt the buffer
+        if private:  # nobody else reads it: scale in place (the same products as lr * grad)
+            grad *= group["lr"]
+            return grad
         return group["lr"] * grad
