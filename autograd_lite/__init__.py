@@ -10,7 +10,7 @@ from .engine import (enable_grad, is_grad_enabled, name_scope, no_grad, set_grad
 from .node import Node
 from .tensor import HookHandle, Tensor, retain_grads, tensor, unwrap
 from .recording import Primitive, primitive
-from .functions import (abs, add, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh,
+from .functions import (abs, add, amax, amin, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh,
                         array_split, atleast_1d, atleast_2d, atleast_3d, average, broadcast_to,
                         ceil, clip, column_stack, concatenate, cos, cosh, cumprod, cumsum, diag,
                         diagonal, divide, dot, dsplit, dstack, einsum, exp, exp2, expand_dims,

@@ -77,6 +77,9 @@ def min(x, axis=None, keepdims: bool = False) -> Tensor:
     return P.min(x, axis=_axis(axis), keepdims=keepdims)
 
 
+amax, amin = max, min  # NumPy's other names
+
+
 @implements(np.mean)
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     axis = _axis(axis)

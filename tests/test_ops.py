@@ -580,3 +580,107 @@ def test_where_hips_is_wrong_finite_differences_and_a_closed_form_decide(name):
         hips = autograd.grad(_scalar(case, anp, weights))(x)
     assert np.shape(hips) != x.shape or not np.allclose(hips, closed, equal_nan=False), \
         "HIPS agrees now: make it an oracle for this case again"
+
+
+# ---- conventions where the derivative is undefined, and what is refused --------------------------
+def _gradient(f, x):
+    t = ag.Tensor(np.asarray(x, dtype=float), requires_grad=True)
+    ag.sum(f(t)).backward()
+    return t.grad
+
+
+def test_sort_ties_give_the_gradient_in_stable_order():
+    # sort([2, 1, 1]) = [1, 1, 2]: the first 1 out is the first 1 in (index 1).
+    weights = np.array([10.0, 20.0, 30.0])
+    assert_close(_gradient(lambda t: np.sort(t) * weights, [2.0, 1.0, 1.0]), [30.0, 10.0, 20.0])
+
+
+def test_repeated_eigenvalues_give_the_gradient_of_losses_of_the_values():
+    # diag(1, 1, 2) has a repeated eigenvalue: its eigenvectors have no derivative, but
+    # sum(w^2) = |A|_F^2 does (gradient 2A), and sum(w) = trace(A) (gradient I).
+    a = np.diag([1.0, 1.0, 2.0])
+    assert_close(_gradient(lambda t: np.linalg.eigh(t)[0] ** 2, a), 2 * a)
+    assert_close(_gradient(lambda t: np.linalg.eigh(t)[0], a), np.eye(3))
+    # through the eigenvectors: finite (the convention of _inverse_gaps), not inf or NaN
+    assert np.all(np.isfinite(_gradient(lambda t: np.linalg.eigh(t)[1] ** 3, a)))
+
+
+def test_repeated_singular_values_give_the_gradient_of_the_values():
+    assert_close(_gradient(lambda a: np.linalg.svd(a, compute_uv=False), 2 * np.eye(3)), np.eye(3))
+
+
+def test_steps_have_zero_gradient_and_norm_a_zero_subgradient_at_zero():
+    x = np.array([-1.5, -0.5, 0.0, 0.5, 2.0])
+    for step in (np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, lambda t: t // 0.7):
+        assert_close(_gradient(step, x), np.zeros_like(x))
+    assert_close(_gradient(np.linalg.norm, np.zeros(3)), np.zeros(3))
+    assert_close(_gradient(lambda t: np.linalg.norm(t, axis=1), np.array([[0.0, 0], [3, 4]])),
+                 [[0, 0], [0.6, 0.8]])
+
+
+def test_remainder_and_floor_division_operators_match_python():
+    x, y = ag.tensor([5.5, -5.5, 5.5], requires_grad=True), ag.tensor([2.0, 2.0, -2.0], requires_grad=True)
+    assert_close((x % y).data, [1.5, 0.5, -0.5])
+    assert_close((x // y).data, [2.0, -3.0, -3.0])
+    assert_close((7.0 % y).data, [1.0, 1.0, -1.0])
+    assert_close((7.0 // y).data, [3.0, 3.0, -4.0])
+    ((x % y) * 1.0 + (x // y)).sum().backward()
+    assert_close(x.grad, [1.0, 1.0, 1.0])  # d(x % y)/dx = 1, d(x // y) = 0
+    assert_close(y.grad, [-2.0, 3.0, 3.0])  # d(x % y)/dy = -floor(x / y)
+
+
+@pytest.mark.parametrize("subscripts,shapes", [
+    ("ij,jk", [(2, 3), (3, 4)]), ("aB", [(2, 3)]), ("Ba,a", [(2, 3), (3,)]), ("ii", [(3, 3)]),
+    ("...ij,...jk", [(2, 1, 3, 4), (5, 4, 2)]), ("i...,i...", [(2, 3, 4), (2, 4)]),
+    ("...,...", [(2, 3), (3,)]), ("ij->", [(2, 3)]), ("ijk->kij", [(2, 3, 4)]),
+    ("i,i,i->", [(3,), (3,), (3,)]), ("a...a->...", [(3, 2, 3)]), (" i j , j k -> i k ", [(2, 3), (3, 4)]),
+])
+def test_einsum_reads_subscripts_as_numpy_does(subscripts, shapes):
+    arrays = [np.random.default_rng(k).standard_normal(s) for k, s in enumerate(shapes)]
+    out = np.einsum(subscripts, *[ag.Tensor(a, requires_grad=True) for a in arrays])
+    assert_close(out.data, np.einsum(subscripts, *arrays), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda t: np.linalg.svd(t), "full_matrices=False"),
+    (lambda t: np.linalg.svd(t[:2, :2], hermitian=True), "hermitian"),
+    (lambda t: np.linalg.qr(t, mode="complete"), "mode='reduced'"),
+    (lambda t: np.linalg.qr(t, mode="raw"), "qr.*raw"),
+    (lambda t: np.pad(t, 1, mode="mean"), "pad mode='mean'.*constant, edge"),
+    (lambda t: np.pad(t, 1, mode="reflect", reflect_type="odd"), "reflect_type"),
+    (lambda t: np.pad(t, 1, constant_values=ag.tensor(1.0, requires_grad=True)), "constant_values"),
+    (lambda t: np.nan_to_num(t, copy=False), "copy=False"),
+    (lambda t: np.cumsum(t, out=np.empty(6)), "cumsum.*out="),
+    (lambda t: np.prod(t, dtype=np.float32), "prod.*dtype="),
+    (lambda t: np.lib.stride_tricks.sliding_window_view(t, 2, writeable=True), "writeable"),
+    (lambda t: np.einsum("...i->i", t), "no '...'"),
+    (lambda t: np.einsum("ij,jk", t), "2 operand subscripts"),
+])
+def test_refused_forms_say_why_and_what_to_do(call, message):
+    with pytest.raises(TypeError if "einsum" not in message and "operand" not in message
+                       and "'...'" not in message else ValueError, match=message):
+        call(ag.Tensor(np.arange(6.0).reshape(3, 2), requires_grad=True))
+
+
+def test_linalg_errors_name_the_function_and_the_shapes():
+    with pytest.raises(np.linalg.LinAlgError, match=r"numpy.linalg.det.*square.*\(3, 2\)"):
+        np.linalg.det(ag.Tensor(np.ones((3, 2)), requires_grad=True))
+    with pytest.raises(np.linalg.LinAlgError, match=r"inv.*Singular matrix.*\(2, 2\)"):
+        np.linalg.inv(ag.Tensor(np.ones((2, 2)), requires_grad=True))
+
+
+def test_float32_stays_float32_through_the_new_entries():
+    x = ag.Tensor(np.arange(1.0, 7.0, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    for f in (lambda t: np.cumprod(t, axis=1), lambda t: np.einsum("ij,kj->ik", t, t),
+              lambda t: np.linalg.pinv(t), lambda t: np.pad(t, 1, mode="reflect"),
+              lambda t: np.lib.stride_tricks.sliding_window_view(t, 2, axis=1), np.tan):
+        out = f(x)
+        assert out.dtype == np.float32
+        x.grad = None
+        out.sum().backward()
+        assert x.grad.dtype == np.float32
+
+
+def test_np_mod_and_abs_are_listed_under_numpys_aliases():
+    assert {"numpy.mod", "numpy.remainder", "numpy.abs", "numpy.absolute", "numpy.linalg.svd",
+            "numpy.lib.stride_tricks.sliding_window_view"} <= set(ag.SUPPORTED_NUMPY)

@@ -90,8 +90,8 @@ def _tensordot_vjp_a(g, ans, a, b, axes):
     # g has a's free axes then b's.  Contracting g with b over b's free axes gives a's free
     # axes then a's contracted ones (in the order b holds their partners): put them back.
     a_axes, b_axes = axes
-    a_free = [k for k in range(a.ndim) if k not in a_axes]
-    b_free = [k for k in range(b.ndim) if k not in b_axes]
+    a_free = [k for k in range(np.ndim(a)) if k not in a_axes]  # (an operand may be a float)
+    b_free = [k for k in range(np.ndim(b)) if k not in b_axes]
     g_b = list(range(len(a_free), len(a_free) + len(b_free)))
     order = a_free + [a_axes[k] for k in np.argsort(b_axes)]
     return np.transpose(np.tensordot(g, b, axes=(g_b, b_free)), tuple(np.argsort(order)))
@@ -99,8 +99,8 @@ def _tensordot_vjp_a(g, ans, a, b, axes):
 
 def _tensordot_vjp_b(g, ans, a, b, axes):
     a_axes, b_axes = axes
-    a_free = [k for k in range(a.ndim) if k not in a_axes]
-    b_free = [k for k in range(b.ndim) if k not in b_axes]
+    a_free = [k for k in range(np.ndim(a)) if k not in a_axes]  # (an operand may be a float)
+    b_free = [k for k in range(np.ndim(b)) if k not in b_axes]
     order = [b_axes[k] for k in np.argsort(a_axes)] + b_free
     return np.transpose(np.tensordot(a, g, axes=(a_free, list(range(len(a_free))))),
                         tuple(np.argsort(order)))
@@ -200,10 +200,10 @@ def _inverse_gaps(gaps):
 
     The eigenvector (singular vector) derivatives divide by differences of eigenvalues
     (squared singular values).  Where two are equal the vectors are not unique (any
-    rotation within their space is as good) and have no derivative.  Taking 0 there gives
-    the right gradient for losses that do not depend on that choice (the values, or
-    projectors onto the whole space); for others the gradient is undefined and this one
-    is arbitrary.  Nearly equal values give huge gradients, correctly.
+    rotation within their space is as good) and have no derivative.  Taking 0 there drops
+    those terms: the gradient of a loss of the values alone is right; a loss through the
+    vectors has no derivative there and gets this finite but arbitrary one (PyTorch gives
+    inf or NaN).  Nearly equal values give huge gradients, correctly.
     """
     equal = unwrap(gaps) == 0
     return np.where(equal, 0.0, 1.0 / np.where(equal, 1.0, gaps))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..recording import primitive
-from ..tensor import unwrap
+from ..tensor import Tensor, unwrap
 
 
 def _keepdims_shape(shape: tuple, axis) -> tuple:
@@ -78,9 +78,20 @@ def _products_of_the_others(x, axis):
     return np.transpose(np.reshape(left * right, moved.shape), tuple(np.argsort(rest + axes)))
 
 
+def _divide_by_factor(x, ans) -> bool:
+    """Whether the products of the other elements may be computed as ``prod / x`` (cheaper):
+    in a plain backward only (differentiated again, that formula subtracts terms of size
+    prod / x^2 that cancel, which loses everything when an element is small), and only
+    where no element is 0 and no product under- or overflowed."""
+    if isinstance(x, Tensor):  # create_graph: the rule will be differentiated
+        return False
+    tiny = np.finfo(ans.dtype).tiny if np.issubdtype(ans.dtype, np.floating) else 0
+    return bool(np.all(x != 0) and np.all(np.isfinite(ans)) and np.all(np.abs(ans) >= tiny))
+
+
 def _prod_vjp(g, ans, x, axis=None, keepdims=False):
     g = _restore_axes(g, x.shape, axis, keepdims)
-    if np.all(unwrap(x) != 0):  # the common case, cheaper: the product of the others is prod / x
+    if _divide_by_factor(x, ans):
         return g * _restore_axes(ans, x.shape, axis, keepdims) / x
     return g * _products_of_the_others(x, axis)
 
@@ -97,9 +108,9 @@ def _reverse_cumsum(g, axis: int):
 
 def _cumprod_vjp(g, ans, x, axis):
     # d(sum_k g_k c_k)/dx_i = sum_{k >= i} g_k prod_{j <= k, j != i} x_j, with c = cumprod(x).
-    if np.all(unwrap(x) != 0):  # where no element is 0, prod_{j<=k, j!=i} x_j = c_k / x_i
+    if _divide_by_factor(x, ans):  # prod_{j<=k, j!=i} x_j = c_k / x_i
         return _reverse_cumsum(g * ans, axis) / x
-    # Exact with zeros, O(n^2): row i of `others` is x with x_i replaced by 1; its
+    # Exact (with zeros too), O(n^2): row i of `others` is x with x_i replaced by 1; its
     # cumprod holds prod_{j <= k, j != i} x_j, summed with g_k over k >= i.
     n = x.shape[axis]
     row = np.moveaxis(x, axis, -1)[..., None, :]
