@@ -1061,7 +1061,11 @@ def decompositions(p: Program, kind: str):
     if kind == "pinv":
         return f"B.linalg.pinv({x})"
     if kind == "qr":
-        if v.shape[-2] < v.shape[-1]:
+        # LAPACK's Householder step skips a column already zero below the diagonal, and its
+        # signs jump there (qr(I) keeps Q = I; nearby, Q's first column is -e1): keep away.
+        below = v[..., np.tril_indices(v.shape[-2], -1, v.shape[-1])[0],
+                  np.tril_indices(v.shape[-2], -1, v.shape[-1])[1]]
+        if v.shape[-2] < v.shape[-1] or not away_from_zero(below):
             return None
         return f"B.linalg.qr({x})[{p.rng.randint(0, 1)}]"
     if v.shape[-1] != v.shape[-2]:
