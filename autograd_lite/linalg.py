@@ -180,9 +180,9 @@ def cholesky(a, /, *, upper: bool = False) -> Tensor:
 def qr(a, mode: str = "reduced"):
     """``Q, R`` with ``a = Q R``; mode "reduced" (Q (..., m, k), R (..., k, n), k = min(m, n)),
     "complete" where m <= n (the same), or "r" (R alone).  Needs full rank for the gradient.
-    NumPy's (LAPACK's) signs jump where a column is already zero below the diagonal
-    (qr(I) gives Q = I, a nearby matrix Q[:, 0] near -e1): there the gradient is that of the
-    branch NumPy returned."""
+    NumPy's (LAPACK's) signs jump where a Householder step meets a diagonal entry of 0 or a
+    column already zero below it (qr(I) gives Q = I, a nearby matrix Q[:, 0] near -e1): there
+    the gradient is that of the branch NumPy returned."""
     _matrices(a, "qr")
     m, n = np.shape(unwrap(a))[-2:]
     if mode not in ("reduced", "r") and not (mode == "complete" and m <= n):
