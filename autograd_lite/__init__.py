@@ -10,11 +10,20 @@ from .engine import (enable_grad, is_grad_enabled, name_scope, no_grad, set_grad
 from .node import Node
 from .tensor import HookHandle, Tensor, retain_grads, tensor, unwrap
 from .recording import Primitive, primitive
-from .functions import (abs, add, broadcast_to, clip, concatenate, cos, divide, dot, exp,
-                        expand_dims, expm1, flatten, log, log1p, log_softmax, logsumexp, matmul,
-                        max, maximum, mean, min, minimum, multiply, negative, outer, power, relu,
-                        reshape, sigmoid, sin, softmax, softmax_cross_entropy, sqrt, square,
-                        squeeze, stack, subtract, sum, swapaxes, tanh, transpose, var, where)
+from .functions import (abs, add, amax, amin, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh,
+                        array_split, atleast_1d, atleast_2d, atleast_3d, average, broadcast_to,
+                        ceil, clip, column_stack, concatenate, cos, cosh, cumprod, cumsum, diag,
+                        diagonal, divide, dot, dsplit, dstack, einsum, exp, exp2, expand_dims,
+                        expm1, flatten, flip, fliplr, flipud, floor, floor_divide, fmod, hsplit,
+                        hstack, inner, kron, log, log1p, log2, log10, log_softmax, logaddexp,
+                        logaddexp2, logsumexp, matmul, max, maximum, mean, min, minimum, mod,
+                        moveaxis, multiply, nan_to_num, nanmean, nansum, negative, outer, pad,
+                        power, prod, ptp, ravel, reciprocal, relu, remainder, repeat, reshape,
+                        rint, roll, rot90, round, sigmoid, sign, sin, sinh, sliding_window_view,
+                        softmax, softmax_cross_entropy, sort, split, sqrt, square, squeeze, stack,
+                        std, subtract, sum, swapaxes, take, take_along_axis, tan, tanh, tensordot,
+                        tile, trace, transpose, tril, triu, trunc, var, vsplit, vstack, where)
+from . import linalg
 from .activations import elu, erf, gelu, hardtanh, leaky_relu, mish, silu, softplus
 from .convolution import (adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, max_pool1d,
                           max_pool2d)

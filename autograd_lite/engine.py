@@ -151,7 +151,7 @@ def unbroadcast(g, shape: tuple):
     """
     if g.shape == shape:
         return g
-    if g.ndim > len(shape) or g.size > 1:  # else g is one value: nothing to sum, only to stretch
+    if g.ndim > len(shape) or g.size != 1:  # else g is one value: nothing to sum, only to stretch
         axes, lead = broadcast_axes(g.shape, shape)
         if axes:
             g = g.sum(axis=axes, keepdims=True)

@@ -23,15 +23,16 @@ IMPLEMENTATIONS: dict[Any, Callable] = {}
 
 NON_DIFFERENTIABLE_UFUNCS = frozenset({
     np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
-    np.isfinite, np.isnan, np.isinf, np.sign, np.floor, np.ceil, np.rint, np.trunc,
-    np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.signbit,
+    np.isfinite, np.isnan, np.isinf, np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.signbit,
 })
 NON_DIFFERENTIABLE_FUNCTIONS = frozenset({
     np.shape, np.ndim, np.size, np.allclose, np.isclose, np.array_equal, np.argmax, np.argmin,
     np.argsort, np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.all, np.any,
     np.count_nonzero, np.nonzero, np.result_type, np.may_share_memory, np.shares_memory,
-    np.array_equiv, np.iscomplexobj, np.isrealobj, np.round, np.around,
+    np.array_equiv, np.iscomplexobj, np.isrealobj,
 })
+# (The step functions sign, floor, ceil, round, ... are in the table, with gradient 0, so
+# that they give Tensors like everything else that computes values.)
 
 
 def implements(*numpy_functions: Any) -> Callable:
@@ -51,9 +52,23 @@ def _name(key: Any) -> str:
     return f"{module}.{key.__name__}" if module.startswith("numpy") else f"numpy.{key.__name__}"
 
 
+# Where NumPy's public names live; a function is listed under each name it has there
+# (``numpy.mod`` is ``numpy.remainder``, ``numpy.abs`` is ``numpy.absolute``).
+_NAMESPACES = {"numpy": np, "numpy.linalg": np.linalg,
+               "numpy.lib.stride_tricks": np.lib.stride_tricks}
+
+
 def supported_numpy() -> list[str]:
     """Sorted names of the NumPy functions recorded on Tensors (``numpy.exp``, ...)."""
-    return sorted(_name(key) for key in IMPLEMENTATIONS if not isinstance(key, str))
+    names = {_name(key) for key in IMPLEMENTATIONS if not isinstance(key, str)}
+    for prefix, namespace in _NAMESPACES.items():
+        for attr, value in vars(namespace).items():
+            try:
+                if not attr.startswith("_") and value in IMPLEMENTATIONS:
+                    names.add(f"{prefix}.{attr}")
+            except TypeError:  # an unhashable attribute
+                continue
+    return sorted(names)
 
 
 def _arrays(obj: Any, tensor_type: type) -> Any:

@@ -212,6 +212,10 @@ class Tensor:
     def __rtruediv__(self, other): return _IMPL[_DIVIDE](other, self)
     def __pow__(self, other): return _IMPL[_POWER](self, other)
     def __rpow__(self, other): return _IMPL[_POWER](other, self)
+    def __mod__(self, other): return _IMPL[np.remainder](self, other)
+    def __rmod__(self, other): return _IMPL[np.remainder](other, self)
+    def __floordiv__(self, other): return _IMPL[np.floor_divide](self, other)  # gradient 0
+    def __rfloordiv__(self, other): return _IMPL[np.floor_divide](other, self)
     def __matmul__(self, other): return _IMPL[_MATMUL](self, other)
     def __rmatmul__(self, other): return _IMPL[_MATMUL](other, self)
     def __neg__(self): return _IMPL[_NEGATIVE](self)

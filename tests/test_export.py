@@ -127,11 +127,15 @@ def forward_program(program: "fuzz.Built", dtype) -> tuple:
     return namespace["program"], [x.astype(dtype) for x in program.inputs], source
 
 
-@given(program=fuzz.programs())
+# The first round's operations: each has an ONNX form (of the second round's, only some do).
+EXPORTABLE = [op for op in fuzz.OPERATIONS if op not in fuzz.SECOND_ROUND_OPERATIONS]
+
+
+@given(program=fuzz.programs(operations=EXPORTABLE))
 @settings(max_examples=150, derandomize=True, deadline=None, print_blob=True,
           suppress_health_check=list(HealthCheck))
 def test_random_programs_from_the_fuzzer_agree(program, tmp_path_factory):
-    """Every operation the fuzzer generates is exportable, so its whole generator serves."""
+    """Programs from the fuzzer's generator over its exportable operations."""
     path = tmp_path_factory.mktemp("fuzz") / "program.onnx"
     for dtype in (np.float64, np.float32):
         fn, xs, source = forward_program(program, dtype)

@@ -27,6 +27,7 @@ import autograd
 import autograd.numpy as anp
 import autograd.scipy.special as asp
 from autograd.core import primitive_vjps
+from autograd.tracer import getval
 from autograd.extend import defvjp
 from autograd.numpy.numpy_vjps import replace_zero, unbroadcast_f
 import numpy as np
@@ -110,6 +111,197 @@ NUMPY_ON_TENSORS = types.SimpleNamespace(
     expm1=np.expm1, clip=np.clip, var=np.var, swapaxes=np.swapaxes, squeeze=np.squeeze,
     expand_dims=np.expand_dims, log_softmax=ag.log_softmax, broadcast_to=np.broadcast_to,
     softmax_cross_entropy=ag.softmax_cross_entropy)
+
+# ---- the second round: NumPy's functions widened (issue 14) -------------------------------
+# ag, NumPy on Tensors and HIPS share the rest of NumPy's names; HIPS gets its own version
+# where it lacks a derivative, refuses a form or is wrong (repeat along the last axis,
+# tile, the split family, norm(ord=inf), kron of operands of different dimensions, einsum
+# with a repeated letter, 2-d sort, diagonal with an offset or other axes, pad): written here with operations HIPS gets
+# right (indexing, concatenation, sums), so it still checks ours independently.
+SECOND_ROUND = """tan arcsin arccos arctan arctan2 sinh cosh arcsinh arccosh arctanh log2 log10 exp2
+logaddexp logaddexp2 reciprocal sign floor ceil round rint trunc remainder floor_divide cumsum
+prod std nansum nanmean tensordot inner kron trace diag triu tril moveaxis ravel atleast_1d
+atleast_2d atleast_3d vstack hstack dstack column_stack amax amin""".split()
+
+
+def _positions(shape):
+    return np.arange(int(np.prod(shape))).reshape(shape)
+
+
+def _gather(x, positions):
+    """x's elements at flat ``positions`` (an integer array of any shape): a HIPS getitem."""
+    return anp.reshape(x, (-1,))[positions]
+
+
+def hips_fmod(x, y):
+    return x - y * anp.trunc(x / y)
+
+
+def hips_cumprod(x, axis=None):
+    if axis is None:
+        x, axis = anp.reshape(x, (-1,)), 0
+    moved = anp.moveaxis(x, axis, 0)
+    running, rows = 1.0, []
+    for row in moved:
+        running = running * row
+        rows.append(running)
+    return anp.moveaxis(anp.stack(rows), 0, axis)
+
+
+def hips_kron(a, b):
+    """HIPS' kron is wrong when the operands differ in dimensions (kron([0, 0, 1], b) with b
+    (1, 2, 1) gets a gradient of 1 for an element with coefficient 0): blocks by hand."""
+    ndim = max(anp.ndim(a), anp.ndim(b))
+    a = anp.reshape(a, (1,) * (ndim - anp.ndim(a)) + anp.shape(a))
+    b = anp.reshape(b, (1,) * (ndim - anp.ndim(b)) + anp.shape(b))
+    spread = (anp.reshape(a, [d for n in anp.shape(a) for d in (n, 1)])
+              * anp.reshape(b, [d for n in anp.shape(b) for d in (1, n)]))
+    return anp.reshape(spread, [m * n for m, n in zip(anp.shape(a), anp.shape(b))])
+
+
+def hips_average(a, axis=None, weights=None):
+    return anp.sum(a * weights, axis=axis) / anp.sum(weights, axis=axis)
+
+
+def hips_einsum(subscripts, *operands, optimize=False):
+    """HIPS refuses a letter repeated within an operand: take that diagonal first."""
+    inputs, output = subscripts.split("->")
+    terms, arrays = inputs.split(","), list(operands)
+    for k, term in enumerate(terms):
+        while len(set(term)) < len(term):
+            letter = next(c for c in term if term.count(c) > 1)
+            i, j = term.index(letter), term.index(letter, term.index(letter) + 1)
+            moved = anp.moveaxis(arrays[k], (i, j), (-2, -1))
+            arrays[k] = anp.diagonal(moved, 0, -1, -2)  # (HIPS' only diagonal) on a new last axis
+            term = "".join(c for n, c in enumerate(term) if n not in (i, j)) + letter
+        terms[k] = term
+    return anp.einsum(",".join(terms) + "->" + output, *arrays)
+
+
+def hips_split(function):
+    def split(x, sections, axis=0):
+        bounds = np.cumsum([0] + [len(piece) for piece in function(np.arange(x.shape[axis]), sections)])
+        index = [slice(None)] * x.ndim
+        pieces = []
+        for start, stop in zip(bounds[:-1], bounds[1:]):
+            index[axis] = slice(int(start), int(stop))
+            pieces.append(x[tuple(index)])
+        return pieces
+    return split
+
+
+def hips_repeat(x, repeats, axis=None):
+    if axis is None:
+        x, axis = anp.reshape(x, (-1,)), 0
+    index = [slice(None)] * x.ndim
+    index[axis] = np.repeat(np.arange(x.shape[axis]), repeats)
+    return x[tuple(index)]
+
+
+def hips_tile(x, reps):
+    reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
+    ndim = max(x.ndim, len(reps))
+    x = anp.reshape(x, (1,) * (ndim - x.ndim) + x.shape)
+    for axis, r in enumerate((1,) * (ndim - len(reps)) + reps):
+        x = anp.concatenate([x] * r, axis=axis)
+    return x
+
+
+def hips_take_along_axis(x, indices, axis):
+    grid = list(np.indices(indices.shape, sparse=True))
+    grid[axis] = indices
+    return x[tuple(grid)]
+
+
+def hips_flip(x, axis=None):
+    axes = range(x.ndim) if axis is None else [a % x.ndim for a in np.atleast_1d(axis)]
+    return x[tuple(slice(None, None, -1) if k in axes else slice(None) for k in range(x.ndim))]
+
+
+def hips_roll(x, shift, axis):
+    for s, a in zip(np.atleast_1d(shift), np.atleast_1d(axis)):
+        x = anp.roll(x, int(s), int(a))
+    return x
+
+
+def hips_rot90(x, k=1, axes=(0, 1)):
+    for _ in range(k % 4):  # one quarter turn: flip the second axis, swap the two
+        x = anp.swapaxes(hips_flip(x, axes[1]), axes[0], axes[1])
+    return x
+
+
+def hips_diagonal(x, offset=0, axis1=0, axis2=1):
+    moved = anp.moveaxis(x, (axis1, axis2), (-2, -1))
+    rows, cols = moved.shape[-2:]
+    start_row, start_col = max(-offset, 0), max(offset, 0)
+    steps = np.arange(max(min(rows - start_row, cols - start_col), 0))
+    return moved[..., steps + start_row, steps + start_col]
+
+
+def hips_pad(x, pad_width, mode="constant", constant_values=0.0):
+    """Padding as a gather from x's elements and the constant (an extra last element)."""
+    positions = _positions(x.shape)
+    if mode == "constant":
+        positions = np.pad(positions, pad_width, constant_values=x.size)
+        return anp.concatenate([anp.reshape(x, (-1,)), anp.array([constant_values])])[positions]
+    return _gather(x, np.pad(positions, pad_width, mode))
+
+
+def hips_sliding_window_view(x, window_shape, axis=None):
+    return _gather(x, np.lib.stride_tricks.sliding_window_view(_positions(x.shape), window_shape, axis))
+
+
+def hips_norm(x, ord=None, axis=None, keepdims=False):
+    if ord in (None, "fro", 2):
+        return anp.sqrt(anp.sum(x * x, axis=axis, keepdims=keepdims))
+    if ord == np.inf:
+        return anp.max(anp.abs(x), axis=axis, keepdims=keepdims)
+    if ord == -np.inf:
+        return anp.min(anp.abs(x), axis=axis, keepdims=keepdims)
+    return anp.sum(anp.abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+
+
+def hips_qr(a):
+    """QR from the Cholesky factor of A^T A (A of full column rank), with the signs of
+    NumPy's R (LAPACK's diagonal may be negative; each sign is locally constant)."""
+    r = anp.swapaxes(anp.linalg.cholesky(anp.matmul(anp.swapaxes(a, -1, -2), a)), -1, -2)
+    value = getval(a)
+    signs = np.sign(np.diagonal(np.linalg.qr(value)[1], axis1=-2, axis2=-1))
+    r = r * signs[..., :, None]
+    q = anp.swapaxes(anp.linalg.solve(anp.swapaxes(r, -1, -2), anp.swapaxes(a, -1, -2)), -1, -2)
+    return q, r
+
+
+for _name in SECOND_ROUND:
+    setattr(HIPS, _name, getattr(anp, _name))
+    setattr(NUMPY_ON_TENSORS, _name, getattr(np, _name))
+vars(HIPS).update(
+    fmod=hips_fmod, cumprod=hips_cumprod, kron=lambda a, b: hips_kron(a, b),
+    # (HIPS' stacking functions give object arrays for several boxes: by concatenation)
+    vstack=lambda tup: anp.concatenate([anp.atleast_2d(a) for a in tup], axis=0),
+    hstack=lambda tup: anp.concatenate([anp.atleast_1d(a) for a in tup],
+                                       axis=0 if anp.ndim(tup[0]) <= 1 else 1),
+    dstack=lambda tup: anp.concatenate([anp.atleast_3d(a) for a in tup], axis=2),
+    column_stack=lambda tup: anp.concatenate(
+        [anp.reshape(a, (-1, 1)) if anp.ndim(a) < 2 else a for a in tup], axis=1), nansum=anp.sum, nanmean=anp.mean,  # (no NaNs drawn)
+    ptp=lambda x, axis=None, keepdims=False: anp.max(x, axis, keepdims=keepdims) - anp.min(x, axis, keepdims=keepdims),
+    diag=lambda v, k=0: hips_diagonal(v, k) if anp.ndim(v) == 2 else anp.diag(v, k),
+    trace=lambda x, offset=0, axis1=0, axis2=1: anp.sum(hips_diagonal(x, offset, axis1, axis2), -1),
+    average=hips_average, einsum=hips_einsum, outer=lambda x, y: anp.outer(anp.ravel(x), anp.ravel(y)),
+    split=hips_split(np.split), array_split=hips_split(np.array_split), repeat=hips_repeat,
+    tile=hips_tile, sort=lambda x, axis=-1: hips_take_along_axis(
+        x, np.argsort(getval(x), axis=axis, kind="stable"), axis),
+    take_along_axis=hips_take_along_axis, flip=hips_flip, roll=hips_roll, rot90=hips_rot90,
+    diagonal=hips_diagonal, pad=hips_pad, sliding_window_view=hips_sliding_window_view,
+    linalg=types.SimpleNamespace(norm=hips_norm, det=anp.linalg.det, slogdet=anp.linalg.slogdet,
+                                 inv=anp.linalg.inv, pinv=anp.linalg.pinv, solve=anp.linalg.solve,
+                                 cholesky=anp.linalg.cholesky, qr=hips_qr, eigh=anp.linalg.eigh,
+                                 svd=anp.linalg.svd))
+for _name in ("fmod", "cumprod", "ptp", "average", "einsum", "outer", "split", "array_split",
+              "repeat", "tile", "sort", "take_along_axis", "flip", "roll", "rot90", "diagonal",
+              "pad", "linalg"):
+    setattr(NUMPY_ON_TENSORS, _name, getattr(np, _name))
+NUMPY_ON_TENSORS.sliding_window_view = np.lib.stride_tricks.sliding_window_view
 
 FLOATS = st.floats(-2.0, 2.0, allow_nan=False, allow_subnormal=False)
 POSITIVE = st.floats(0.1, 2.0)
@@ -298,7 +490,7 @@ def binary(symbol: str, other=FLOATS, ok=lambda x, y: True):
         if not ok(p.value(x), p.value(y)):
             return None
         left, right = (x, y) if p.rng.random() < 0.5 else (y, x)
-        if symbol in ("maximum", "minimum"):
+        if symbol.isidentifier():  # a function (maximum, arctan2, ...), else an operator
             return f"B.{symbol}({left}, {right})"
         return f"{left} {symbol} {right}"
     op.__name__ = symbol
@@ -537,6 +729,404 @@ def apart(x, y):
     return np.all(np.abs(x - y) > MARGIN)
 
 
+# ---- the second round's operations (issue 14) -------------------------------------------------
+def off_integers(v):
+    """No element within MARGIN of an integer (where floor, ceil, ... jump)."""
+    return np.all(np.abs(v - np.round(v)) > MARGIN)
+
+
+def between(low, high):
+    return lambda v: np.all((v > low) & (v < high))
+
+
+def step(function: str):
+    """floor, ceil, ...: constant pieces, so multiplied by the value to keep a gradient.
+    Of 2x: jumps at multiples of 1/2 (floor, ceil, trunc), at odd multiples of 1/4 (round,
+    rint), at 0 (sign); all are multiples of 1/4."""
+    def op(p: Program):
+        x = p.pick(lambda v: off_integers(4 * v))
+        return None if x is None else f"{x} * B.{function}({x} * 2.0)"
+    op.__name__ = function
+    return op
+
+
+def quotient(function: str):
+    """x % y, remainder, fmod, floor_divide: |y| >= 0.3 and x / y off integers (the jumps)."""
+    def op(p: Program):
+        x = p.pick()
+        y = p.operand(broadcastable(p.draw, p.value(x).shape), NONZERO)
+        if p.rng.random() < 0.5:
+            x, y = y, x
+        if not np.all(np.abs(p.value(y)) > 0.3) or not off_integers(p.value(x) / p.value(y)):
+            return None
+        if function == "%":
+            return f"{x} % {y}"
+        if function == "floor_divide":
+            return f"{x} * B.floor_divide({x}, {y})"
+        return f"B.{function}({x}, {y})"
+    op.__name__ = function
+    return op
+
+
+def shifted(function: str, argument: str):
+    """``function`` of an expression of a value that is always inside its domain."""
+    def op(p: Program):
+        x = p.pick()
+        return f"B.{function}({argument.format(x=x)})"
+    op.__name__ = function
+    return op
+
+
+def arctan2(p: Program):
+    """arctan2(y, x) away from the origin and from its jump (by 2 pi across y = 0, x < 0)."""
+    y = p.pick()
+    x = p.operand(broadcastable(p.draw, p.value(y).shape))
+    if p.rng.random() < 0.5:
+        x, y = y, x
+    vy, vx = p.value(y), p.value(x)
+    if not np.all(((np.abs(vy) > 0.1) | (vx > 0.1)) & (vx * vx + vy * vy > 0.01)):
+        return None
+    return f"B.arctan2({y}, {x})"
+
+
+def scan(function: str):
+    def op(p: Program):
+        x = p.pick(lambda v: v.size <= 16)
+        if x is None:
+            return None
+        axis = None if p.rng.random() < 0.3 or p.value(x).ndim == 0 else axis_arg(p, p.value(x).ndim, True)
+        return f"B.{function}({x}, axis={axis!r})"
+    op.__name__ = function
+    return op
+
+
+def prod(p: Program):
+    """(Not where an element is near 0: HIPS' rule divides by it.)"""
+    x = p.pick(away_from_zero)
+    if x is None:
+        return None
+    return f"B.prod({x}, axis={axis_arg(p, p.value(x).ndim)!r}, keepdims={p.rng.random() < 0.5!r})"
+
+
+def std(p: Program):
+    x = p.pick()
+    v = p.value(x)
+    axis = axis_arg(p, v.ndim)
+    if np.size(np.var(v, axis=axis)) == 0 or not np.all(np.var(v, axis=axis) > 1e-2):
+        return None
+    return f"B.std({x}, axis={axis!r}, keepdims={p.rng.random() < 0.5!r})"
+
+
+def average(p: Program):
+    x = p.pick(lambda v: v.ndim >= 1)
+    if x is None:
+        return None
+    axis = axis_arg(p, p.value(x).ndim, single=p.rng.random() < 0.5)
+    weights = p.operand(p.value(x).shape, POSITIVE, scalar_ok=False)
+    if not np.all(p.value(weights) > 0.1):  # (an existing value may be anything)
+        return None
+    return f"B.average({x}, axis={axis!r}, weights={weights})"
+
+
+def einsum(p: Program):
+    """A random contraction: x's axes get letters (a repeated letter where two axes have
+    the same length: a diagonal), maybe a second operand sharing some of them, and an
+    output of distinct letters in any order (the rest are summed)."""
+    x = p.pick(lambda v: v.ndim >= 1)
+    if x is None:
+        return None
+    shape = p.value(x).shape
+    sizes, term = {}, ""
+    for n in shape:
+        same = [c for c, m in sizes.items() if m == n]
+        if same and p.rng.random() < 0.25:
+            term += p.rng.choice(same)
+            continue
+        letter = "abcdefgh"[len(sizes)]
+        sizes[letter] = n
+        term += letter
+    terms, operands = [term], [x]
+    if p.rng.random() < 0.6:
+        letters = p.rng.sample(sorted(sizes), p.rng.randint(0, len(sizes)))
+        for _ in range(p.rng.randint(0 if letters else 1, 2)):
+            letter = "abcdefgh"[len(sizes)]
+            sizes[letter] = p.rng.randint(1, 3)
+            letters.append(letter)
+        p.rng.shuffle(letters)
+        terms.append("".join(letters))
+        operands.append(p.operand(tuple(sizes[c] for c in letters)))
+    used = sorted(set("".join(terms)))
+    output = "".join(p.rng.sample(used, p.rng.randint(0, len(used))))
+    optimize = p.rng.choice([False, True])
+    return f"B.einsum({','.join(terms) + '->' + output!r}, {', '.join(operands)}, optimize={optimize})"
+
+
+def tensordot(p: Program):
+    x = p.pick(lambda v: v.ndim >= 1)
+    if x is None:
+        return None
+    shape = p.value(x).shape
+    axes = p.rng.sample(range(len(shape)), p.rng.randint(0, len(shape)))
+    free = tuple(p.rng.randint(1, 3) for _ in range(p.rng.randint(0, 2)))
+    y_shape = [shape[a] for a in axes] + list(free)
+    order = list(range(len(y_shape)))
+    p.rng.shuffle(order)
+    y_axes = [order.index(k) for k in range(len(axes))]
+    y = p.operand(tuple(y_shape[order[k]] for k in range(len(order))))
+    return f"B.tensordot({x}, {y}, axes=({axes!r}, {y_axes!r}))"
+
+
+def small_product(function: str):
+    """inner (matching last axes), outer and kron of a value and a small second operand."""
+    def op(p: Program):
+        x = p.pick(lambda v: v.size <= 12)
+        if x is None:
+            return None
+        shape = p.value(x).shape
+        if function == "inner":
+            other = tuple(p.rng.randint(1, 2) for _ in range(p.rng.randint(0, 1))) + shape[-1:]
+        else:
+            other = tuple(p.rng.randint(1, 3) for _ in range(p.rng.randint(0, 2)))
+        y = p.operand(other)
+        left, right = (x, y) if p.rng.random() < 0.5 else (y, x)
+        return f"B.{function}({left}, {right})"
+    op.__name__ = function
+    return op
+
+
+def diagonals(p: Program, kind: str):
+    x = p.pick(lambda v: v.ndim >= 1)
+    if x is None:
+        return None
+    ndim = p.value(x).ndim
+    k = p.rng.randint(-1, 1)
+    if kind != "diag" and ndim < 2:
+        return None
+    if kind == "diag":
+        return f"B.diag({x}, {k})" if ndim <= 2 else None
+    if kind in ("triu", "tril"):
+        return f"B.{kind}({x}, {k})"
+    axis1, axis2 = p.rng.sample(range(-ndim, 0), 2)
+    return f"B.{kind}({x}, {k}, {axis1}, {axis2})"
+
+
+def take_or_sort(p: Program, kind: str):
+    x = p.pick(lambda v: v.ndim >= 1)
+    if x is None:
+        return None
+    v = p.value(x)
+    axis = p.rng.randint(-v.ndim, v.ndim - 1)
+    if kind == "sort":
+        return f"B.sort({x}, axis={axis})" if gap_along(v, axis) > MARGIN else None
+    if kind == "take_along_axis":
+        shape = list(v.shape)
+        shape[axis] = p.rng.randint(1, 3)
+        indices = np.array([p.rng.randrange(v.shape[axis]) for _ in range(int(np.prod(shape)))],
+                           dtype=np.intp).reshape(shape)
+        return f"B.take_along_axis({x}, {p.const(indices)}, {axis})"
+    if kind == "repeat":
+        return f"B.repeat({x}, {p.rng.randint(1, 3)}, axis={p.rng.choice([axis, None])})"
+    counts = [p.rng.randint(0, 2) for _ in range(v.shape[axis])]
+    return f"B.repeat({x}, {counts!r}, axis={axis})"
+
+
+def reorder(p: Program, kind: str):
+    x = p.pick(lambda v: v.ndim >= 1)
+    if x is None:
+        return None
+    ndim = p.value(x).ndim
+    axis = p.rng.randint(-ndim, ndim - 1)
+    if kind == "flip":
+        return f"B.flip({x}, {p.rng.choice([None, axis])!r})"
+    if kind == "roll":
+        return f"B.roll({x}, {p.rng.randint(-3, 3)}, {axis})"
+    if kind == "rot90":
+        return f"B.rot90({x}, {p.rng.randint(-1, 3)}, {tuple(p.rng.sample(range(ndim), 2))!r})" if ndim >= 2 else None
+    if kind == "moveaxis":
+        return f"B.moveaxis({x}, {axis}, {p.rng.randint(-ndim, ndim - 1)})"
+    if kind == "ravel":
+        return f"B.ravel({x})"
+    reps = tuple(p.rng.randint(1, 2) for _ in range(p.rng.randint(1, 3)))
+    return f"B.tile({x}, {reps!r})" if p.value(x).size * int(np.prod(reps)) <= MAX_SIZE else None
+
+
+def splitting(p: Program):
+    x = p.pick(lambda v: v.ndim >= 1)
+    if x is None:
+        return None
+    shape = p.value(x).shape
+    function = p.rng.choice(["split", "array_split"])
+    axis = p.rng.randint(-len(shape), len(shape) - 1)
+    n = shape[axis]
+    if function == "split":
+        sections = p.rng.choice([d for d in range(1, n + 1) if n % d == 0])
+    else:
+        sections = p.rng.choice([p.rng.randint(1, 3), sorted(p.rng.sample(range(n + 1), min(2, n + 1)))])
+    pieces = np.array_split(np.arange(n), sections) if function == "array_split" else np.split(np.arange(n), sections)
+    k = p.rng.randrange(len(pieces))
+    return f"B.{function}({x}, {sections!r}, axis={axis})[{k}]"
+
+
+def at_least_and_stacks(p: Program, kind: str):
+    x = p.pick()
+    shape = p.value(x).shape
+    if kind.startswith("atleast"):
+        return f"B.{kind}({x})"
+    if kind == "column_stack" and len(shape) > 2:
+        return None
+    y = p.operand(shape)
+    return f"B.{kind}([{x}, {y}])"
+
+
+def pad(p: Program):
+    x = p.pick(lambda v: v.ndim >= 1 and v.size <= 24)
+    if x is None:
+        return None
+    shape = p.value(x).shape
+    mode = p.rng.choice(["constant", "constant", "edge", "reflect", "symmetric", "wrap"])
+    widths = tuple((p.rng.randint(0, 2), p.rng.randint(0, 2)) for _ in shape)
+    if mode == "constant":
+        value = p.rng.choice([0.0, 0.5])
+        return f"B.pad({x}, {widths!r}, constant_values={value!r})"
+    return f"B.pad({x}, {widths!r}, mode={mode!r})"
+
+
+def windows(p: Program):
+    x = p.pick(lambda v: v.ndim >= 1)
+    if x is None:
+        return None
+    shape = p.value(x).shape
+    axis = p.rng.randrange(len(shape))
+    window = p.rng.randint(1, shape[axis])
+    return f"B.sliding_window_view({x}, {window}, axis={axis})"
+
+
+def norm(p: Program):
+    x = p.pick(lambda v: v.ndim >= 1)
+    if x is None:
+        return None
+    v = p.value(x)
+    axis = p.rng.randrange(v.ndim)
+    ord = p.rng.choice([None, 2, 1, 3, np.inf, -np.inf])
+    if ord in (1, 3, None, 2) and not away_from_zero(v):  # |x| has a kink at 0
+        return None
+    if ord in (np.inf, -np.inf) and gap_along(np.abs(v), axis) <= MARGIN:
+        return None
+    if not np.all(np.linalg.norm(v, axis=axis) > 0.1):
+        return None
+    text = {np.inf: "float('inf')", -np.inf: "-float('inf')"}.get(ord, repr(ord))
+    return f"B.linalg.norm({x}, {text}, axis={axis}, keepdims={p.rng.random() < 0.5!r})"
+
+
+def conditioned(v, limit=30.0) -> bool:
+    """Matrices far from singular, relative to their size (cond) and absolutely."""
+    s = np.linalg.svd(v, compute_uv=False)
+    return bool(np.all(s[..., -1] > 0.1) and np.all(s[..., 0] < limit * s[..., -1]))
+
+
+def matrices(p: Program, square: bool, limit: float) -> str | None:
+    """A value that is (a stack of) well-conditioned matrices: an existing one, else a new
+    input or constant (matrices rarely arise by chance)."""
+    def fits(v):
+        return v.ndim >= 2 and (v.shape[-1] == v.shape[-2] or not square) and conditioned(v, limit)
+    x = p.pick(fits)
+    if x is None:
+        n = p.rng.randint(1, 3)
+        x = p.operand((n, n if square else p.rng.randint(1, 3)), scalar_ok=False)
+        if not fits(p.value(x)):
+            return None
+    return x
+
+
+def qr_is_continuous_at(v) -> bool:
+    """LAPACK's Householder QR chooses each reflection's sign by the sign of a diagonal
+    entry (and skips a column already zero below it), so Q and R jump where one is 0
+    (qr(I) keeps Q = I; nearby, Q's first column is near -e1): keep away from such values."""
+    rng = np.random.default_rng(0)
+    q = np.linalg.qr(v)[0]
+    return all(np.max(np.abs(np.linalg.qr(v + 1e-4 * rng.standard_normal(v.shape))[0] - q)) < 1e-2
+               for _ in range(6))
+
+
+def square_matrices(p: Program, kind: str):
+    """det, slogdet, inv and solve of a value seen as (a stack of) well-conditioned matrices."""
+    x = matrices(p, square=True, limit=30.0)
+    if x is None:
+        return None
+    if kind == "slogdet":
+        return f"B.linalg.slogdet({x})[1]"
+    if kind == "solve":
+        b = p.operand(p.value(x).shape[:-1] + (p.rng.randint(1, 2),))
+        return f"B.linalg.solve({x}, {b})"
+    return f"B.linalg.{kind}({x})"
+
+
+def decompositions(p: Program, kind: str):
+    """pinv, qr, cholesky, eigh, svd where the factors are smooth: full rank, distinct
+    eigenvalues and singular values; only functions independent of the factors' signs."""
+    x = matrices(p, square=False, limit=20.0)
+    if x is None:
+        return None
+    v = p.value(x)
+    if kind == "pinv":
+        return f"B.linalg.pinv({x})"
+    if kind == "qr":
+        if v.shape[-2] < v.shape[-1] or not qr_is_continuous_at(v):
+            return None
+        return f"B.linalg.qr({x})[{p.rng.randint(0, 1)}]"
+    if v.shape[-1] != v.shape[-2]:
+        if kind != "svd":
+            return None
+    if kind == "cholesky":
+        return f"B.linalg.cholesky(B.matmul({x}, B.swapaxes({x}, -1, -2)))"
+    if kind == "eigh":
+        symmetric = v + np.swapaxes(v, -1, -2)
+        w = np.linalg.eigvalsh(symmetric)
+        if w.shape[-1] > 1 and np.min(np.diff(w, axis=-1)) < 0.1:
+            return None
+        part = p.rng.choice(["[0]", "[1] ** 2"])
+        return f"B.linalg.eigh({x} + B.swapaxes({x}, -1, -2)){part}"
+    s = np.linalg.svd(v, compute_uv=False)
+    if s.shape[-1] > 1 and np.min(-np.diff(s, axis=-1)) < 0.1:
+        return None
+    part = p.rng.choice(["[0] ** 2", "[1]", "[2] ** 2"])
+    return f"B.linalg.svd({x}, full_matrices=False){part}"
+
+
+def kinds(group, *names: str) -> list:
+    """One operation per kind of a group (each as likely as any other operation)."""
+    def one(name):
+        op = lambda p: group(p, name)  # noqa: E731
+        op.__name__ = name
+        return op
+    return [one(name) for name in names]
+
+
+SECOND_ROUND_OPERATIONS = [
+    unary("tan", between(-1.2, 1.2)), unary("arcsin", between(-0.9, 0.9)),
+    unary("arccos", between(-0.9, 0.9)), unary("arctan"), unary("sinh"), unary("cosh"),
+    unary("arcsinh"), shifted("arccosh", "{x} * {x} + 1.25"), unary("arctanh", between(-0.9, 0.9)),
+    unary("log2", between(0.05, BOUND)), unary("log10", between(0.05, BOUND)),
+    unary("exp2", between(-BOUND, 5)), unary("reciprocal", lambda v: np.all(np.abs(v) > 0.1)),
+    arctan2,
+    binary("logaddexp"),
+    binary("logaddexp2"), step("sign"), step("floor"), step("ceil"), step("round"), step("rint"),
+    step("trunc"), quotient("%"), quotient("remainder"), quotient("fmod"), quotient("floor_divide"),
+    prod, scan("cumsum"), scan("cumprod"), std, reduction("ptp", ties_are_kinks=True),
+    reduction("nansum"), reduction("nanmean"), average, reduction("amax", ties_are_kinks=True),
+    reduction("amin", ties_are_kinks=True),
+    einsum, einsum, tensordot, small_product("inner"), small_product("outer"), small_product("kron"),
+    splitting, pad, windows, norm,
+    *kinds(diagonals, "diag", "diagonal", "trace", "triu", "tril"),
+    *kinds(take_or_sort, "take_along_axis", "sort", "repeat", "repeat counts"),
+    *kinds(reorder, "flip", "roll", "rot90", "moveaxis", "ravel", "tile"),
+    *kinds(at_least_and_stacks, "atleast_1d", "atleast_2d", "atleast_3d", "vstack", "hstack",
+           "dstack", "column_stack"),
+    *kinds(square_matrices, "det", "slogdet", "inv", "solve"),
+    *kinds(decompositions, "pinv", "qr", "cholesky", "eigh", "svd"),
+]
+
+
 OPERATIONS = [
     binary("+"), binary("-"), binary("*"), divide, power,
     unary("exp", lambda v: np.all(v < 5)), unary("log", lambda v: np.all(v > 0.05)),
@@ -550,11 +1140,11 @@ OPERATIONS = [
     unary("expm1", lambda v: np.all(v < 5)), clip, var, along_one_axis("log_softmax"), squeeze_or_expand,
     swapaxes, broadcast_to, cross_entropy,
     in_place("+="), in_place("-="), in_place("*="), in_place("/="),
-]
+] + SECOND_ROUND_OPERATIONS
 
 
 @st.composite
-def programs(draw, max_steps: int = 8) -> Built:
+def programs(draw, max_steps: int = 8, operations: list = OPERATIONS) -> Built:
     # Hypothesis favours the first of a list; a seeded Random makes structure uniform.
     p = Program(draw, random.Random(draw(st.integers(0, 2 ** 32 - 1))))
     shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=draw(st.integers(1, 3)),
@@ -565,7 +1155,7 @@ def programs(draw, max_steps: int = 8) -> Built:
     for _ in range(3 * steps):  # an operation undefined or unsmooth here is skipped
         if len(p.lines) == steps:
             break
-        p.add(p.rng.choice(OPERATIONS))
+        p.add(p.rng.choice(operations))
     return p.finish()
 
 
@@ -688,17 +1278,45 @@ OPERATION_WORDS = [" + ", " - ", " * ", " / ", " ** ", "B.exp(", "B.log(", "B.sq
                    "B.clip(", "B.var(", "ddof=1", "B.log_softmax(", "B.squeeze(",
                    "B.expand_dims(", "B.swapaxes(", "B.broadcast_to(",
                    "B.softmax_cross_entropy(", " += ", " -= ", " *= ", " /= "]
+# The second round's operations (a part of OPERATIONS), looked for in short programs of
+# those operations alone: in full programs each is rare enough to make the search slow.
+SECOND_ROUND_WORDS = [
+                   "B.tan(", "B.arcsin(", "B.arccos(", "B.arctan(", "B.arctan2(", "B.sinh(",
+                   "B.cosh(", "B.arcsinh(", "B.arccosh(", "B.arctanh(", "B.log2(", "B.log10(",
+                   "B.exp2(", "B.logaddexp(", "B.logaddexp2(", "B.reciprocal(", "B.sign(",
+                   "B.floor(", "B.ceil(", "B.round(", "B.rint(", "B.trunc(", " % ",
+                   "B.remainder(", "B.fmod(", "B.floor_divide(", "B.prod(", "B.cumsum(",
+                   "B.cumprod(", "B.std(", "B.ptp(", "B.nansum(", "B.nanmean(", "B.average(",
+                   "B.amax(", "B.amin(", "B.einsum(", "optimize=True", "B.tensordot(",
+                   "B.inner(", "B.outer(", "B.kron(", "B.diag(", "B.diagonal(", "B.trace(",
+                   "B.triu(", "B.tril(", "B.take_along_axis(", "B.sort(", "B.repeat(",
+                   "B.flip(", "B.roll(", "B.rot90(", "B.moveaxis(", "B.ravel(", "B.tile(",
+                   "B.split(", "B.array_split(", "B.atleast_1d(", "B.atleast_2d(",
+                   "B.atleast_3d(", "B.vstack(", "B.hstack(", "B.dstack(", "B.column_stack(",
+                   "B.pad(", "mode='reflect'", "mode='wrap'", "B.sliding_window_view(",
+                   "B.linalg.norm(", "B.linalg.det(", "B.linalg.slogdet(", "B.linalg.inv(",
+                   "B.linalg.solve(", "B.linalg.pinv(", "B.linalg.qr(", "B.linalg.cholesky(",
+                   "B.linalg.eigh(", "B.linalg.svd("]
 KEY_WORDS = ["[slice(", ", slice(", "None", "Ellipsis", "[array([[", "), array(", "array([True",
              ", -1)", ", 2)", "[-"]
 
 
 BODIES = programs().map(lambda program: program.source.split("\n    return")[0])
+SECOND_ROUND_BODIES = programs(max_steps=2, operations=SECOND_ROUND_OPERATIONS).map(
+    lambda program: program.source.split("\n    return")[0])
 
 
 @pytest.mark.parametrize("word", OPERATION_WORDS)
 def test_the_generator_makes_every_operation(word):
     """The fuzzer is only as good as what it generates: each operation must appear."""
     assert generates(BODIES, word)
+
+
+@pytest.mark.skipif(not EXAMPLES, reason="minutes of searching: run with FUZZ_EXAMPLES set")
+@pytest.mark.parametrize("word", SECOND_ROUND_WORDS)
+def test_the_generator_makes_every_operation_of_the_second_round(word):
+    assert SECOND_ROUND_OPERATIONS[0] in OPERATIONS and SECOND_ROUND_OPERATIONS[-1] in OPERATIONS
+    assert generates(SECOND_ROUND_BODIES, word)
 
 
 @st.composite

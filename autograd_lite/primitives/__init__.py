@@ -13,12 +13,16 @@ Conventions at kinks are stated beside their rules.
 """
 from .conv import (avg_pool, avg_pool_backward, conv, conv_input_grad, conv_weight_grad,
                    max_pool, max_pool_gather, max_pool_scatter)
-from .elementwise import (abs, add, clip, cos, divide, exp, expm1, log, log1p, maximum, minimum,
-                          multiply, negative, power, relu, sigmoid, sin, sqrt, subtract, tanh)
-from .linalg import matmul
+from .elementwise import (abs, add, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh,
+                          ceil, clip, cos, cosh, divide, exp, exp2, expm1, floor, floor_divide, fmod,
+                          log, log1p, log2, log10, logaddexp, logaddexp2, maximum, minimum, multiply,
+                          nan_to_num, negative, power, relu, remainder, rint, round, sigmoid, sign,
+                          sin, sinh, sqrt, subtract, tan, tanh, trunc)
+from .linalg import (cholesky, det, eigh, einsum, inv, matmul, pinv, qr, slogdet, solve, svd,
+                     tensordot)
 from .losses import softmax_cross_entropy
 from .recurrent import lstm_cell
-from .reductions import logsumexp, max, min, sum
-from .shape import (astype, broadcast_to, concatenate, getitem, reshape, stack, transpose,
-                    untake, where)
+from .reductions import cumprod, cumsum, logsumexp, max, min, norm, prod, sum
+from .shape import (PAD_COPYING_MODES, astype, broadcast_to, concatenate, getitem, pad, reshape,
+                    sliding_window_view, stack, transpose, untake, unwindow, where)
 from .special import erf

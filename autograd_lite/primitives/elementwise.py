@@ -88,3 +88,84 @@ def _inside(x, lo, hi):
     if hi is not None:
         mask &= x <= unwrap(hi)
     return mask
+
+
+# ---- trigonometric and hyperbolic functions, and their inverses ------------------------
+tan = primitive(np.tan).defvjp(
+    lambda g, ans, x: g * (1 + ans * ans))  # sec^2 x = 1 + tan^2 x
+arcsin = primitive(np.arcsin).defvjp(
+    lambda g, ans, x: g / np.sqrt(1 - x * x))  # inf at |x| == 1
+arccos = primitive(np.arccos).defvjp(
+    lambda g, ans, x: -g / np.sqrt(1 - x * x))
+arctan = primitive(np.arctan).defvjp(
+    lambda g, ans, x: g / (1 + x * x))
+# arctan2(y, x), the angle of the point (x, y): d/dy = x / r^2, d/dx = -y / r^2 (undefined at 0).
+arctan2 = primitive(np.arctan2).defvjp(
+    lambda g, ans, y, x: g * x / (x * x + y * y),
+    lambda g, ans, y, x: -g * y / (x * x + y * y))
+sinh = primitive(np.sinh).defvjp(
+    lambda g, ans, x: g * np.cosh(x))
+cosh = primitive(np.cosh).defvjp(
+    lambda g, ans, x: g * np.sinh(x))
+arcsinh = primitive(np.arcsinh).defvjp(
+    lambda g, ans, x: g / np.sqrt(x * x + 1))
+arccosh = primitive(np.arccosh).defvjp(
+    lambda g, ans, x: g / np.sqrt(x * x - 1))  # x > 1; inf at 1
+arctanh = primitive(np.arctanh).defvjp(
+    lambda g, ans, x: g / (1 - x * x))
+
+# ---- exponentials and logarithms in other bases ----------------------------------------
+log2 = primitive(np.log2).defvjp(
+    lambda g, ans, x: g / (x * np.log(2.0)))
+log10 = primitive(np.log10).defvjp(
+    lambda g, ans, x: g / (x * np.log(10.0)))
+exp2 = primitive(np.exp2).defvjp(
+    lambda g, ans, x: g * ans * np.log(2.0))
+# logaddexp(x, y) = log(e^x + e^y): d/dx = e^x / (e^x + e^y) = e^(x - ans), which never
+# overflows (x <= ans); base 2 likewise.
+logaddexp = primitive(np.logaddexp).defvjp(
+    lambda g, ans, x, y: g * np.exp(x - ans),
+    lambda g, ans, x, y: g * np.exp(y - ans))
+logaddexp2 = primitive(np.logaddexp2).defvjp(
+    lambda g, ans, x, y: g * np.exp2(x - ans),
+    lambda g, ans, x, y: g * np.exp2(y - ans))
+
+# ---- remainders ----------------------------------------------------------------------
+# remainder(x, y) = x - floor(x / y) y (the sign of y, Python's %); fmod(x, y) = x - trunc(x / y) y
+# (the sign of x, C's).  Piecewise d/dx = 1, d/dy = -floor(x / y) (-trunc); where x / y is an
+# integer the result jumps and the derivative is undefined: we take that of the piece
+# starting there.  The quotient is a step function: a constant for every derivative order.
+remainder = primitive(np.remainder).defvjp(
+    lambda g, ans, x, y: g,
+    lambda g, ans, x, y: -g * np.floor(unwrap(x) / unwrap(y)))
+fmod = primitive(np.fmod).defvjp(
+    lambda g, ans, x, y: g,
+    lambda g, ans, x, y: -g * np.trunc(unwrap(x) / unwrap(y)))
+
+
+# ---- step functions: zero gradient ---------------------------------------------------
+# sign, floor, ceil, rint, trunc, round and floor division are piecewise constant: their
+# derivative is 0 wherever it exists, and at the jumps (integers, and 0 for sign), where
+# it does not, we take 0 as well (the derivative of either side), as PyTorch and JAX do.
+def _no_gradient(g):
+    return np.zeros_like(unwrap(g))  # (a rule reading only g: in-place changes elsewhere are fine)
+
+
+sign = primitive(np.sign).defvjp(lambda g, ans, x: _no_gradient(g))
+floor = primitive(np.floor).defvjp(lambda g, ans, x: _no_gradient(g))
+ceil = primitive(np.ceil).defvjp(lambda g, ans, x: _no_gradient(g))
+rint = primitive(np.rint).defvjp(lambda g, ans, x: _no_gradient(g))
+trunc = primitive(np.trunc).defvjp(lambda g, ans, x: _no_gradient(g))
+floor_divide = primitive(np.floor_divide).defvjp(
+    lambda g, ans, x, y: _no_gradient(g),
+    lambda g, ans, x, y: _no_gradient(g))
+round = primitive(lambda x, decimals=0: np.round(x, decimals), name="round").defvjp(
+    lambda g, ans, x, decimals=0: _no_gradient(g))
+
+# nan_to_num: finite values pass through (gradient 1); nan, inf and -inf become constants
+# (gradient 0).
+nan_to_num = primitive(
+    lambda x, nan=0.0, posinf=None, neginf=None: np.nan_to_num(x, nan=nan, posinf=posinf,
+                                                                neginf=neginf),
+    name="nan_to_num").defvjp(
+    lambda g, ans, x, nan=0.0, posinf=None, neginf=None: g * np.isfinite(unwrap(x)))

@@ -19,10 +19,15 @@ getitem = primitive(lambda x, key: x[key], name="getitem").defvjp(
     lambda g, ans, x, key: _scatter(g, key, x.shape))
 
 
+def _adjoint(p, g, *args, **kwargs):
+    """``p`` (a linear primitive: an adjoint without a NumPy function of its own) applied to
+    ``g`` in a rule: recorded under create_graph (``g`` a Tensor); in a plain backward its
+    NumPy forward directly, so the gradient stays an array, as every other rule's does."""
+    return p(g, *args, **kwargs) if isinstance(g, Tensor) else p.forward(g, *args, **kwargs)
+
+
 def _scatter(g, key, shape):
-    # The primitive under create_graph (g is a Tensor); in a plain backward its NumPy
-    # forward directly, so the gradient stays an array, as every other rule's does.
-    return untake(g, key, shape) if isinstance(g, Tensor) else _untake(g, key, shape)
+    return _adjoint(untake, g, key, shape)
 
 
 def _is_basic_index(key) -> bool:
@@ -64,3 +69,50 @@ where = primitive(np.where).defvjp(
     None,
     lambda g, ans, c, x, y: np.where(unwrap(c), g, 0),
     lambda g, ans, c, x, y: np.where(unwrap(c), 0, g))
+
+
+# ---- padding -----------------------------------------------------------------------------
+# The modes whose padding copies elements of the array (the rest compute new values).
+PAD_COPYING_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+def _pad_vjp(g, ans, x, pad_width, mode="constant", **options):
+    if mode == "constant":  # the padding is constant: the gradient is the middle
+        return g[tuple(slice(before, before + n) for (before, _), n in zip(pad_width, x.shape))]
+    # Padding by copying: each element's gradient sums over where it was copied to.  Which
+    # one went where is found by padding the elements' positions the same way.
+    positions = np.pad(np.arange(x.size).reshape(x.shape), pad_width, mode, **options)
+    return _scatter(g, np.unravel_index(positions, x.shape), x.shape)
+
+
+# pad_width: one (before, after) pair per axis.  mode "constant" (options: constant_values)
+# or one of PAD_COPYING_MODES (options: reflect_type="even" for reflect and symmetric).
+pad = primitive(lambda x, pad_width, mode="constant", **options: np.pad(x, pad_width, mode, **options),
+                name="pad").defvjp(_pad_vjp)
+
+
+# ---- sliding windows ----------------------------------------------------------------------
+def _unwindow(g, window_shape: tuple, axis: tuple, shape: tuple):
+    """The adjoint of sliding_window_view: each window's gradient added back where the
+    window was taken from.  One vectorised add per element of a window (9 for 3 x 3),
+    not one per window.  ``g`` (*positions, *window_shape) -> ``shape``."""
+    out = np.zeros(shape, dtype=g.dtype)
+    positions = g.shape[:len(shape)]
+    for offset in np.ndindex(*window_shape):
+        start = [0] * len(shape)
+        for a, o in zip(axis, offset):
+            start[a] += o
+        out[tuple(slice(s, s + n) for s, n in zip(start, positions))] += g[(Ellipsis,) + offset]
+    return out
+
+
+def _windows(x, window_shape: tuple, axis: tuple):
+    return np.lib.stride_tricks.sliding_window_view(x, window_shape, axis)
+
+
+# Every window of ``window_shape`` along ``axis`` (one axis per window dimension): a
+# read-only view, as NumPy's; the gradient adds the windows' gradients back.
+sliding_window_view = primitive(_windows, name="sliding_window_view").defvjp(
+    lambda g, ans, x, window_shape, axis: _adjoint(unwindow, g, window_shape, axis, x.shape))
+unwindow = primitive(_unwindow, name="unwindow").defvjp(
+    lambda g, ans, x, window_shape, axis, shape: _windows(g, window_shape, axis))
