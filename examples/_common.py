@@ -370,6 +370,8 @@ class ExampleResult:
 
     def figure_counts(self) -> str:
         """Short reproduction tally for the table, e.g. "6 of 6, 1 machine-dependent"."""
+        if not self.figures:
+            return "- (gallery: no tutorial)"
         compared = [figure for figure in self.figures if figure.verdict in (REPRODUCED, NOT_REPRODUCED)]
         text = f"{sum(figure.verdict == REPRODUCED for figure in compared)} of {len(compared)}"
         for verdict in (MACHINE_DEPENDENT, NOT_COMPARED):

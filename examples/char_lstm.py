@@ -184,6 +184,7 @@ def run(out_dir: Path, length: str = "default", show_progress: bool = True) -> E
         model=f"Embedding(27,{EMBED}) LSTM({EMBED},{HIDDEN}) Linear({HIDDEN},27); windows of "
               f"{STEPS} x {BATCH}; Adam lr {LEARNING_RATE}, gradient norm clipped at 1",
         final_loss=final, accuracy=None, gradcheck_max_rel_error=gradcheck_error, findings=[],
+        quantity=f"held-out cross-entropy, nats per character (unigram baseline {unigram:.3f})",
         images=[curve.name],
         metrics={"steps": steps, "held_out_loss": final, "unigram_baseline": unigram,
                  "bigram_baseline": bigram, "held_out_curve": dict(zip(checkpoints, test_losses)),

@@ -146,6 +146,7 @@ def run(out_dir: Path, length: str = "default", show_progress: bool = True) -> E
         model="Conv2d(1,16,3,p=1) ReLU MaxPool2d(2) Conv2d(16,32,3,p=1) ReLU MaxPool2d(2) "
               "Flatten Linear(128,10); cross-entropy, Adam",
         final_loss=test_loss, accuracy=test_accuracy, accuracy_on="test",
+        quantity="test cross-entropy (mean per image)",
         gradcheck_max_rel_error=gradcheck_error, findings=[],
         images=[curve.name, filters.name],
         metrics={"epochs": epochs, "train_accuracy": train_accuracy, "test_accuracy": test_accuracy,
