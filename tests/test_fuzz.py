@@ -1008,7 +1008,7 @@ def norm(p: Program):
     v = p.value(x)
     axis = p.rng.randrange(v.ndim)
     ord = p.rng.choice([None, 2, 1, 3, np.inf, -np.inf])
-    if ord in (1, 3, None, 2) and not away_from_zero(v):  # |x| has a kink at 0
+    if not away_from_zero(v):  # |x| has a kink at 0 (and the norm at a zero vector)
         return None
     if ord in (np.inf, -np.inf) and gap_along(np.abs(v), axis) <= MARGIN:
         return None
@@ -1026,15 +1026,17 @@ def conditioned(v, limit=30.0) -> bool:
 
 def matrices(p: Program, square: bool, limit: float) -> str | None:
     """A value that is (a stack of) well-conditioned matrices: an existing one, else a new
-    input or constant (matrices rarely arise by chance)."""
+    input (matrices rarely arise by chance; an input, so the program depends on it)."""
     def fits(v):
         return v.ndim >= 2 and (v.shape[-1] == v.shape[-2] or not square) and conditioned(v, limit)
     x = p.pick(fits)
     if x is None:
-        n = p.rng.randint(1, 3)
-        x = p.operand((n, n if square else p.rng.randint(1, 3)), scalar_ok=False)
-        if not fits(p.value(x)):
+        shape = (p.rng.randint(1, 3),) * 2 if square else (p.rng.randint(1, 3), p.rng.randint(1, 3))
+        if p.input_size() + int(np.prod(shape)) > MAX_INPUT_SIZE:
             return None
+        x = p.input(shape)
+        if not fits(p.value(x)):
+            return None  # (add rolls the new input back)
     return x
 
 
