@@ -916,8 +916,9 @@ def take_or_sort(p: Program, kind: str):
         return None
     v = p.value(x)
     axis = p.rng.randint(-v.ndim, v.ndim - 1)
-    if kind == "sort":
-        return f"B.sort({x}, axis={axis})" if gap_along(v, axis) > MARGIN else None
+    if kind == "sort":  # ties anywhere are kinks: every neighbour in order kept apart
+        gaps = np.diff(np.sort(v, axis=axis), axis=axis)
+        return f"B.sort({x}, axis={axis})" if gaps.size == 0 or np.min(gaps) > MARGIN else None
     if kind == "take_along_axis":
         shape = list(v.shape)
         shape[axis] = p.rng.randint(1, 3)
