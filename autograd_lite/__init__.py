@@ -35,7 +35,7 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .listing import Tape, TapeEntry, tape
 from .viz import GraphvizNotInstalled, draw_graph, render
 from .anomaly import detect_anomaly
-from .compiled import CompiledGrad, TraceMismatchError, compile_grad
+from .compiled import CompiledGrad, FrozenValueWarning, TraceMismatchError, compile_grad
 from .export import ExportError, export_onnx
 
 SUPPORTED_NUMPY = _supported_numpy()  # every table entry has registered itself by now

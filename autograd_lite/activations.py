@@ -1,18 +1,16 @@
 """Activation functions (``ag.gelu``, ``ag.leaky_relu``, ...), PyTorch's definitions.
 
-Each is a short composite of table entries, written so that no branch overflows
-(``where`` evaluates both of its branches): so every one is differentiable to any order.
+Each is a table entry (the piecewise ones, which choose their piece from the values
+inside the entry, so a compiled replay chooses again) or a short composite of entries;
+every one is differentiable to any order.
 Arguments are Tensors, arrays or scalars; the result keeps the input's shape and dtype.
 """
 from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from . import functions as F
 from . import primitives as P
-from .tensor import Tensor, unwrap
+from .tensor import Tensor
 
 _SQRT_HALF = math.sqrt(0.5)
 _SQRT_TWO_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -36,14 +34,12 @@ def gelu(x, approximate: str = "none") -> Tensor:
 
 def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
     """``x`` where ``x > 0``, else ``negative_slope * x`` (gradient ``negative_slope`` at 0)."""
-    return F.where(unwrap(x) > 0, x, negative_slope * x)
+    return P.leaky_relu(x, negative_slope=negative_slope)
 
 
 def elu(x, alpha: float = 1.0) -> Tensor:
     """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``."""
-    positive = unwrap(x) > 0
-    # expm1(0) where positive: the branch not taken must not overflow for large x.
-    return F.where(positive, x, alpha * P.expm1(F.where(positive, 0.0, x)))
+    return P.elu(x, alpha=alpha)
 
 
 def silu(x) -> Tensor:
@@ -54,11 +50,7 @@ def silu(x) -> Tensor:
 def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta x)) / beta``, and ``x`` itself where ``beta x > threshold``
     (where they agree to float64 precision), as PyTorch."""
-    bx = beta * x
-    linear = unwrap(bx) > threshold
-    # exp(0) where linear: the branch not taken must not overflow.
-    smooth = P.log1p(P.exp(F.where(linear, 0.0, bx)))
-    return F.where(linear, x, smooth if beta == 1 else smooth / beta)
+    return P.softplus(x, beta=beta, threshold=threshold)
 
 
 def mish(x) -> Tensor:
@@ -71,6 +63,4 @@ def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     outside and on the bounds (PyTorch's convention)."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val {min_val} is greater than max_val {max_val}")
-    values = unwrap(x)
-    inside = (values > min_val) & (values < max_val)
-    return F.where(inside, x, np.clip(values, min_val, max_val))
+    return P.hardtanh(x, min_val=min_val, max_val=max_val)

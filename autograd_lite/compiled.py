@@ -13,7 +13,12 @@ that function: nothing but the NumPy forwards and the table's own rules.
 What is replayed is what was recorded, as in ``torch.jit.trace`` and ``jax.jit``:
 
 * Python control flow that depends on values (``if loss > 1``, a loop until
-  convergence, ``float(x)``) is frozen as it went during the trace.
+  convergence, ``float(x)``) is frozen as it went during the trace.  So is a mask or an
+  order computed from values outside the tape (``np.where(x > 0, x, 0.1 * x)``,
+  ``np.argsort(x)``): a trace that compares or sorts the values of Tensors that require
+  grad warns (`FrozenValueWarning`).  The table's own entries choose at every call
+  (``ag.maximum``, ``ag.leaky_relu``, ``np.sort``, ``np.max``, clipping), and so does a
+  primitive of your own (``ag.primitive``) that computes its mask inside.
 * Arrays the function uses that are not arguments (data in a closure, constants) are
   frozen, and so is anything computed outside the tape, even from a differentiated
   argument: under ``ag.no_grad()``, from ``t.data`` or ``t.item()``, or with NumPy on a
@@ -47,7 +52,7 @@ import numpy as np
 
 from . import functional
 from .engine import (backprop, broadcast_axes, enable_grad, graph_nodes, no_grad, node_step,
-                     unbroadcast)
+                     unbroadcast, watching_value_reads)
 from .tensor import Tensor, unwrap
 from .tree import path_suffix, tree_flatten
 
@@ -56,6 +61,11 @@ RETRACE_WARNING = 8  # traces of one compiled function before it warns that it k
 
 class TraceMismatchError(AssertionError):
     """A replayed program disagreed with the ordinary engine on the same arguments."""
+
+
+class FrozenValueWarning(UserWarning):
+    """A traced function read values outside the tape (``x > 0``): its replays reuse the
+    result of the trace."""
 
 
 def compile_grad(fun: Callable, argnum: int | tuple[int, ...] = 0, *,
@@ -176,9 +186,17 @@ class CompiledGrad:
         for i in self._argnums:
             call_args[i] = _as_leaves(args[i], targets)
         positional = len(call_args) - len(names)
-        with enable_grad():
+        with enable_grad(), watching_value_reads() as value_reads:
             out = self.fun(*call_args[:positional], **dict(zip(names, call_args[positional:])))
         name = getattr(self.fun, "__name__", "fun")
+        if value_reads:
+            warnings.warn(
+                f"compile_grad: {name} computed {', '.join(sorted(set(value_reads)))} from the "
+                "values of Tensors that require grad; the result (a mask, an order, a branch) "
+                "is not a recorded operation, so every replay reuses the one from this trace "
+                "and is wrong where it would change. Choose inside a table entry instead "
+                "(ag.maximum, ag.leaky_relu, np.sort, or an ag.primitive of your own that "
+                "computes its mask inside), or verify with check_every=N.", FrozenValueWarning, stacklevel=4)
         if not isinstance(out, Tensor) or out.grad_fn is None:
             raise TypeError(f"compile_grad: {name} returned a value that does not depend on the "
                             f"differentiated arguments {self.argnum!r}: there is nothing to compile")
@@ -538,7 +556,8 @@ class _Program:
         return self._constant(array)
 
     def _constant(self, value: Any) -> str:
-        if value is None or isinstance(value, (bool, int, float, str)):
+        if value is None or isinstance(value, (bool, int, str)) or (
+                isinstance(value, float) and np.isfinite(value)):  # (repr(inf) is no literal)
             return repr(value)
         if isinstance(value, tuple) and all(isinstance(v, (bool, int)) or v is None for v in value):
             return repr(value)

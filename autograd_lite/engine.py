@@ -35,6 +35,7 @@ class _ThreadState(threading.local):
         self.grad_enabled = True
         self.scopes: list[str] = []
         self.differentiating = None  # the Tensor whose rules run now (see `differentiating`)
+        self.value_reads: list[str] | None = None  # see `watching_value_reads`
 
 
 thread_state = _ThreadState()  # public: recording reads it on every operation
@@ -61,6 +62,27 @@ class _Hooks:
 
 
 hooks = _Hooks()
+
+
+@contextlib.contextmanager
+def watching_value_reads():
+    """Collect (in the yielded list) the names of operations in this thread that read the
+    values of a Tensor that requires grad without recording anything: comparisons,
+    ``argsort``, ``allclose``...  Their results (a mask, an order, a branch taken) are
+    outside the tape, so a compiled replay would reuse them: `compile_grad` watches its
+    traces with this and warns."""
+    outer, _state.value_reads = _state.value_reads, []
+    try:
+        yield _state.value_reads
+    finally:
+        _state.value_reads = outer
+
+
+def note_value_read(name: str, operands: tuple) -> None:
+    """Called by the non-recording operations on Tensors (see `watching_value_reads`)."""
+    reads = _state.value_reads
+    if reads is not None and any(getattr(o, "requires_grad", False) for o in operands):
+        reads.append(name)
 
 
 def differentiating():

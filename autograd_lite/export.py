@@ -151,9 +151,12 @@ class Graph:
         self._used[name] += 1
         return name
 
-    def add(self, op_type: str, inputs: Sequence[str], **attributes: Any) -> str:
+    def add(self, op_type: str, inputs: Sequence[str], n_outputs: int = 1,
+            **attributes: Any) -> str:
+        """Add a node; its first output's name (later outputs are named but unused)."""
         out = self.fresh(op_type)
-        self.nodes.append(self.onnx.helper.make_node(op_type, list(inputs), [out],
+        extra = [self.fresh(f"{op_type}_unused") for _ in range(n_outputs - 1)]
+        self.nodes.append(self.onnx.helper.make_node(op_type, list(inputs), [out] + extra,
                                                      name=out, **attributes))
         return out
 
@@ -379,7 +382,14 @@ def _expm1(s: Step) -> str:
 
 
 def _clip(s: Step) -> str:
-    lo, hi = s.kwargs.get("lo"), s.kwargs.get("hi")
+    return _clamp(s, s.kwargs.get("lo"), s.kwargs.get("hi"))
+
+
+def _hardtanh(s: Step) -> str:
+    return _clamp(s, s.kwargs.get("min_val", -1.0), s.kwargs.get("max_val", 1.0))
+
+
+def _clamp(s: Step, lo: Any, hi: Any) -> str:
     x = s.input(0)
     # Clip takes scalar bounds only, and onnxruntime 1.32's Relu+Clip fusion fails on a
     # float64 Clip: there, and for array bounds (which broadcast), Max and Min instead.
@@ -391,6 +401,29 @@ def _clip(s: Step) -> str:
     if hi is not None:
         x = s.graph.add("Min", [x, s.graph.constant(hi, s.out.dtype)])
     return x
+
+
+def _softplus(s: Step) -> str:
+    # log(1 + e^(beta x)) / beta, and x where beta x > threshold (the table's definition).
+    g, x = s.graph, s.input(0)
+    beta, threshold = s.kwargs.get("beta", 1.0), s.kwargs.get("threshold", 20.0)
+    bx = g.add("Mul", [x, g.constant(beta, s.out.dtype)])
+    smooth = g.add("Div", [g.add("Softplus", [bx]), g.constant(beta, s.out.dtype)])
+    return g.add("Where", [g.add("Greater", [bx, g.constant(threshold, s.out.dtype)]), x, smooth])
+
+
+def _sort(s: Step) -> str:
+    # TopK of all k elements, smallest first: the values are the sorted array (the order
+    # among ties, which TopK does not promise, does not change values).
+    g, axis = s.graph, s.kwargs.get("axis", -1)
+    k = g.ints([s.value(0).shape[axis]])
+    return g.add("TopK", [s.input(0), k], n_outputs=2, axis=int(axis), largest=0, sorted=1)
+
+
+def _not_nan(s: Step) -> str:
+    g = s.graph
+    return g.add("Cast", [g.add("Not", [g.add("IsNaN", [s.input(0)])])],
+                 to=_elem_type(g.onnx, s.out.dtype))
 
 
 def _reduction(op_type: str) -> Callable[[Step], str]:
@@ -650,6 +683,12 @@ ONNX_OPS: dict[str, Callable[[Step], str]] = {
     "relu": _same_op("Relu"),
     "sigmoid": _same_op("Sigmoid"),
     "clip": _clip,
+    "leaky_relu": lambda s: s.graph.add("LeakyRelu", [s.input(0)],
+                                        alpha=float(s.kwargs.get("negative_slope", 0.01))),
+    "elu": lambda s: s.graph.add("Elu", [s.input(0)], alpha=float(s.kwargs.get("alpha", 1.0))),
+    "softplus": _softplus,
+    "hardtanh": _hardtanh,
+    "not_nan": _not_nan,
     # reductions
     "sum": _reduction("ReduceSum"),
     "max": _reduction("ReduceMax"),
@@ -667,6 +706,7 @@ ONNX_OPS: dict[str, Callable[[Step], str]] = {
     "untake": _untake,
     "concatenate": _concatenate,
     "stack": _stack,
+    "sort": _sort,
     "where": _where,
     # convolution, pooling, recurrent cells, special functions
     "conv": _conv,

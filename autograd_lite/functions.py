@@ -312,9 +312,9 @@ def ptp(a, axis=None, out=None, keepdims: bool = False) -> Tensor:
 
 
 def _without_nans(a):
-    """``a`` with NaNs replaced by 0 (which get gradient 0), and the mask of the others."""
-    present = ~np.isnan(unwrap(a))
-    return P.where(present, a, 0.0), present
+    """``a`` with NaNs replaced by 0 (gradient 0 there), infinities kept.  Found inside the
+    entry, so a compiled replay finds the NaNs of its own values."""
+    return P.nan_to_num(a, nan=0.0, posinf=np.inf, neginf=-np.inf)
 
 
 @implements(np.nansum)
@@ -322,17 +322,16 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims: bool = False, initial=N
            where=None) -> Tensor:
     """The sum of the values that are not NaN."""
     _refuse("nansum", dtype=dtype, out=out, initial=initial, where=where)
-    return sum(_without_nans(a)[0], axis=axis, keepdims=keepdims)
+    return sum(_without_nans(a), axis=axis, keepdims=keepdims)
 
 
 @implements(np.nanmean)
 def nanmean(a, axis=None, dtype=None, out=None, keepdims: bool = False, where=None) -> Tensor:
-    """The mean of the values that are not NaN (NaN, with NumPy's warning, where all are)."""
+    """The mean of the values that are not NaN (NaN where all are)."""
     _refuse("nanmean", dtype=dtype, out=out, where=where)
-    values, present = _without_nans(a)
-    count = np.sum(present, axis=_axis(axis), keepdims=keepdims)
+    count = sum(P.not_nan(a), axis=axis, keepdims=keepdims)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return sum(values, axis=axis, keepdims=keepdims) / count
+        return sum(_without_nans(a), axis=axis, keepdims=keepdims) / count
 
 
 @implements(np.average)
@@ -552,11 +551,9 @@ def take_along_axis(arr, indices, axis=-1) -> Tensor:
     if indices.ndim != ndim:
         raise ValueError(f"take_along_axis: indices of {indices.ndim} dimensions for an "
                          f"array of {ndim}: they must have the same number")
-    shape = np.shape(unwrap(arr))
-    key = tuple(indices if k == axis else
-                np.arange(shape[k]).reshape([-1 if j == k else 1 for j in range(ndim)])
-                for k in range(ndim))
-    return P.getitem(arr, key=key)
+    indices = np.broadcast_to(indices, np.broadcast_shapes(
+        indices.shape, np.shape(unwrap(arr))[:axis] + (1,) + np.shape(unwrap(arr))[axis + 1:]))
+    return P.getitem(arr, key=P.along_axis_key(indices, axis))
 
 
 @implements(np.sort)
@@ -570,8 +567,7 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None) -> Tensor:
     _refuse("sort", order=order)
     if axis is None:
         a, axis = P.reshape(a, shape=(-1,)), 0
-    positions = np.argsort(unwrap(a), axis=axis, kind="stable")
-    return take_along_axis(a, positions, axis=axis)
+    return P.sort(a, axis=normalize_axes(axis, _ndim(a), "sort")[0])
 
 
 # ---- reordering ------------------------------------------------------------------------------------

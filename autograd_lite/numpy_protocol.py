@@ -9,13 +9,16 @@ every spelling reaches the same entry.  Functions that carry no gradient
 (comparisons, shapes, ``allclose``) run on the arrays and return plain NumPy results.
 Anything else raises ``TypeError``: never a silent array that has dropped the gradient.
 
-This module sits below the Tensor and the table: it imports neither.
+This module sits below the Tensor and the table: it imports neither (only the engine,
+to note reads of values for a compile_grad trace).
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
 import numpy as np
+
+from .engine import note_value_read
 
 # NumPy ufunc or function -> its implementation on Tensors.  Functions NumPy lacks
 # (sigmoid, softmax) are keyed by name, so Tensor methods find them the same way.
@@ -30,6 +33,11 @@ NON_DIFFERENTIABLE_FUNCTIONS = frozenset({
     np.argsort, np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.all, np.any,
     np.count_nonzero, np.nonzero, np.result_type, np.may_share_memory, np.shares_memory,
     np.array_equiv, np.iscomplexobj, np.isrealobj,
+})
+# Of those, the ones that read shapes and dtypes, not values.
+SHAPE_FUNCTIONS = frozenset({
+    np.shape, np.ndim, np.size, np.zeros_like, np.ones_like, np.empty_like, np.full_like,
+    np.result_type, np.may_share_memory, np.shares_memory, np.iscomplexobj, np.isrealobj,
 })
 # (The step functions sign, floor, ceil, round, ... are in the table, with gradient 0, so
 # that they give Tensors like everything else that computes values.)
@@ -95,6 +103,7 @@ def array_ufunc(tensor_type: type, ufunc: np.ufunc, method: str, inputs: tuple,
         if function is not None:
             return function(*inputs)
         if ufunc in NON_DIFFERENTIABLE_UFUNCS:
+            note_value_read(ufunc.__name__, inputs)
             return ufunc(*_arrays(inputs, tensor_type))
     name = "numpy." + ufunc.__name__ + ("" if method == "__call__" else f".{method}")
     if kwargs:
@@ -108,6 +117,8 @@ def array_function(tensor_type: type, func: Callable, args: tuple, kwargs: dict)
     if function is not None:
         return function(*args, **kwargs)
     if func in NON_DIFFERENTIABLE_FUNCTIONS:
+        if func not in SHAPE_FUNCTIONS:
+            note_value_read(func.__name__, args + tuple(kwargs.values()))
         return func(*_arrays(args, tensor_type),
                     **{k: _arrays(v, tensor_type) for k, v in kwargs.items()})
     raise _unsupported(_name(func))

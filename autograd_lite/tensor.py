@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import numpy_protocol
-from .engine import backprop, graph_nodes, is_grad_enabled
+from .engine import backprop, graph_nodes, is_grad_enabled, note_value_read
 from .numpy_protocol import IMPLEMENTATIONS as _IMPL
 
 _INPLACE = {"+=": np.add, "-=": np.subtract, "*=": np.multiply, "/=": np.true_divide}
@@ -26,6 +26,13 @@ _POWER, _MATMUL, _NEGATIVE = np.power, np.matmul, np.negative
 def unwrap(x: Any) -> Any:
     """The array inside a Tensor; anything else unchanged (a mask, a scalar, an array)."""
     return x.data if isinstance(x, Tensor) else x
+
+
+def _compare(ufunc: np.ufunc, a: Any, b: Any) -> np.ndarray:
+    """A comparison of Tensors' values: a plain boolean array (no gradient), noted for a
+    compile_grad trace (see `engine.watching_value_reads`)."""
+    note_value_read(ufunc.__name__, (a, b))
+    return ufunc(unwrap(a), unwrap(b))
 
 
 class Tensor:
@@ -223,12 +230,12 @@ class Tensor:
     def __abs__(self): return _IMPL[np.absolute](self)
 
     # Comparisons give plain boolean arrays: masks that carry no gradient.
-    def __lt__(self, other): return self.data < unwrap(other)
-    def __le__(self, other): return self.data <= unwrap(other)
-    def __gt__(self, other): return self.data > unwrap(other)
-    def __ge__(self, other): return self.data >= unwrap(other)
-    def __eq__(self, other): return self.data == unwrap(other)
-    def __ne__(self, other): return self.data != unwrap(other)
+    def __lt__(self, other): return _compare(np.less, self, other)
+    def __le__(self, other): return _compare(np.less_equal, self, other)
+    def __gt__(self, other): return _compare(np.greater, self, other)
+    def __ge__(self, other): return _compare(np.greater_equal, self, other)
+    def __eq__(self, other): return _compare(np.equal, self, other)
+    def __ne__(self, other): return _compare(np.not_equal, self, other)
 
     def __getitem__(self, key) -> "Tensor":
         key = tuple(unwrap(k) for k in key) if isinstance(key, tuple) else unwrap(key)
@@ -242,6 +249,24 @@ class Tensor:
 
     def var(self, axis=None, keepdims: bool = False, ddof: int = 0):
         return _IMPL[np.var](self, axis, keepdims=keepdims, ddof=ddof)
+
+    def std(self, axis=None, keepdims: bool = False, ddof: int = 0):
+        return _IMPL[np.std](self, axis, keepdims=keepdims, ddof=ddof)
+
+    def prod(self, axis=None, keepdims: bool = False): return _IMPL[np.prod](self, axis, keepdims=keepdims)
+    def cumsum(self, axis=None): return _IMPL[np.cumsum](self, axis)
+    def cumprod(self, axis=None): return _IMPL[np.cumprod](self, axis)
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1):
+        return _IMPL[np.trace](self, offset, axis1, axis2)
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1):
+        return _IMPL[np.diagonal](self, offset, axis1, axis2)
+
+    def repeat(self, repeats, axis=None): return _IMPL[np.repeat](self, repeats, axis)
+    def round(self, decimals: int = 0): return _IMPL[np.round](self, decimals)
+    def ravel(self): return _IMPL[np.ravel](self)
+    def argmax(self, axis=None): return np.argmax(self, axis)
+    def argmin(self, axis=None): return np.argmin(self, axis)
 
     def exp(self): return _IMPL[np.exp](self)
     def log(self): return _IMPL[np.log](self)

@@ -77,11 +77,19 @@ class MSELoss(_Loss):
         return error * error
 
 
-def _clamped_log(x):
-    """``max(log(x), -100)`` for x in [0, 1], with a finite gradient also at x == 0."""
-    positive = np.asarray(ag.unwrap(x)) > 0
-    safe = ag.where(positive, x, 1.0)  # log(0) = -inf would make the gradient 0/0
-    return ag.where(positive, ag.clip(ag.log(safe), -100.0, None), -100.0)
+def _clamped_log_forward(x):
+    with np.errstate(divide="ignore"):  # log(0) = -inf, clamped
+        return np.maximum(np.log(x), -100.0)
+
+
+def _clamped_log_vjp(g, ans, x):
+    unclamped = ag.unwrap(ans) > -100.0  # 1/x where log x > -100, else 0 (finite at x == 0)
+    return np.where(unclamped, g / np.where(unclamped, x, 1.0), 0.0)
+
+
+# max(log(x), -100) for x in [0, 1], as PyTorch's BCE clamps it.  Its own entry, so the
+# clamp is decided at every call (a compiled step too), not from values seen once.
+_clamped_log = ag.primitive(_clamped_log_forward, name="clamped_log").defvjp(_clamped_log_vjp)
 
 
 class BCELoss(_Loss):
@@ -162,19 +170,24 @@ class HuberLoss(_Loss):
 
 def _huber(loss: _Loss, prediction, target, width: float, scale: float) -> ag.Tensor:
     """``scale * 0.5 d^2`` inside ``|d| < width``, outside the straight line
-    ``scale * width * (|d| - 0.5 width)`` that continues it with the same slope."""
+    ``scale * width * (|d| - 0.5 width)`` that continues it with the same slope.  Written
+    as ``0.5 c^2 + width (|d| - |c|)`` with ``c`` = d clipped to the band: exact on both
+    sides, and no mask computed from the values outside the tape (a compiled step replays it)."""
     loss._check_same_shape(prediction, target)
     error = ag.subtract(prediction, target)
-    size = ag.abs(error)
-    inside = np.asarray(ag.unwrap(size)) < width
-    return ag.where(inside, (0.5 * scale) * error * error, (scale * width) * (size - 0.5 * width))
+    inner = ag.clip(error, -width, width)
+    return scale * (0.5 * inner * inner + width * (ag.abs(error) - ag.abs(inner)))
 
 
-def _xlogx(x):
-    """``x log x`` with ``0 log 0 = 0`` (and a finite gradient there), as torch.xlogy(x, x)."""
-    nonzero = np.asarray(ag.unwrap(x)) != 0
-    safe = ag.where(nonzero, x, 1.0)  # log(0) = -inf would make the gradient 0 * inf
-    return ag.where(nonzero, x * ag.log(safe), 0.0)
+# x log x with 0 log 0 = 0 and gradient log x + 1 (0 at x == 0, finite), as
+# torch.xlogy(x, x); its own entry so the zero test runs at every call, compiled too.
+def _xlogx_vjp(g, ans, x):
+    nonzero = ag.unwrap(x) != 0
+    return np.where(nonzero, g * (np.log(np.where(nonzero, x, 1.0)) + 1), 0.0)
+
+
+_xlogx = ag.primitive(lambda x: np.where(x != 0, x * np.log(np.where(x != 0, x, 1.0)), 0.0),
+                      name="xlogx").defvjp(_xlogx_vjp)
 
 
 class KLDivLoss(_Loss):

@@ -119,6 +119,7 @@ def test_nn_model_parameters_as_a_list_argument():
     (lambda x, b: (x[1:, ::2] * b).sum() + x[[0, 0, 2], 1].sum(), [(3, 4), (2,)]),
     (lambda x, b: ag.softmax_cross_entropy(x, ag.softmax(b)).sum(), [(4, 3), (4, 3)]),
 ])
+@pytest.mark.filterwarnings("ignore::autograd_lite.FrozenValueWarning")  # (x > 0: at the trace's point)
 def test_engine_gradients_on_assorted_programs(fun, shapes):
     args = tuple(RNG.standard_normal(s) for s in shapes)
     assert_matches_engine(fun, *args, argnum=(0, 1))
@@ -214,6 +215,58 @@ def test_value_dependent_control_flow_is_frozen_and_check_mode_catches_it():
     checked(np.ones(3))
     with pytest.raises(TraceMismatchError, match="a later call's arguments"):
         checked(-np.ones(3))  # call 2 is checked
+
+
+def leaky_by_hand(x):
+    return ag.sum(np.where(x > 0, x, 0.1 * x))  # the mask is computed outside the tape
+
+
+def test_a_mask_compared_from_traced_values_warns_and_is_frozen():
+    step = compile_grad(leaky_by_hand)
+    with pytest.warns(ag.FrozenValueWarning, match=r"computed greater from the values.*"
+                                                    r"reuses the one from this trace"):
+        step(np.array([1.0, -1.0]))
+    assert_same(step(np.array([-1.0, 1.0]))[1], np.array([1.0, 0.1]))  # the trace's mask: wrong ...
+    assert_same(ag.grad(leaky_by_hand)(np.array([-1.0, 1.0])), np.array([0.1, 1.0]))  # ... as warned
+    for read in (lambda x: np.argsort(x), lambda x: np.allclose(x, 0), lambda x: x != 1):
+        with pytest.warns(ag.FrozenValueWarning):
+            compile_grad(lambda x: ag.sum(x * x) + 0 * float(np.sum(read(x))))(np.ones(2))
+
+
+# Functions whose pieces, orders or clamps change with the values: each chooses inside a
+# table entry, so a program traced at one point replays at another exactly as the engine
+# runs there, without a warning.
+criterion_bce, criterion_kl = nn.BCELoss(), nn.KLDivLoss(reduction="sum")
+PIECEWISE = {
+    "leaky_relu": lambda x: ag.sum(ag.leaky_relu(x, 0.1) * np.arange(1.0, 5.0)),
+    "elu": lambda x: ag.sum(ag.elu(x, 0.7) * np.arange(1.0, 5.0)),
+    "softplus": lambda x: ag.sum(ag.softplus(10 * x, beta=2.0, threshold=3.0)),
+    "hardtanh": lambda x: ag.sum(ag.hardtanh(2 * x, -1.0, 2.0) * np.arange(1.0, 5.0)),
+    "sort": lambda x: ag.sum(np.sort(x) * np.arange(1.0, 5.0)),
+    "nansum": lambda x: ag.sum(np.nansum(ag.log(x + 1.5) * x)),
+    "nanmean": lambda x: ag.sum(np.nanmean(ag.log(x + 1.5) * x)),
+    "nn.LeakyReLU, nn.ELU": lambda x: ag.sum(nn.ELU()(nn.LeakyReLU(0.2)(x)) * np.arange(1.0, 5.0)),
+    "nn.HuberLoss": lambda x: nn.HuberLoss(delta=0.5)(x, np.zeros(4)),
+    "nn.SmoothL1Loss": lambda x: nn.SmoothL1Loss(beta=0.5)(x, np.zeros(4)),
+    "nn.BCELoss (clamped logs)": lambda x: criterion_bce(ag.clip(x, 0.0, 1.0), np.full(4, 0.3)),
+    "nn.KLDivLoss (0 log 0)": lambda x: criterion_kl(np.zeros(4), ag.relu(x)),
+}
+
+
+@pytest.mark.parametrize("name", list(PIECEWISE))
+def test_functions_that_choose_by_value_replay_their_choice(name):
+    fun = PIECEWISE[name]
+    traced_at, replayed_at = np.array([0.9, -0.6, 0.2, -1.2]), np.array([-0.8, 0.7, -0.1, 1.1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        step = compile_grad(fun)
+        step(traced_at)
+        value, grad = step(replayed_at)
+    expected_value, expected_grad = ag.value_and_grad(fun)(replayed_at)
+    assert step.traces == 1
+    np.testing.assert_allclose(value, expected_value, rtol=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-15)
+    assert not np.allclose(grad, ag.grad(fun)(traced_at)), "the choice did change"
 
 
 def test_a_deliberately_wrong_program_is_detected():

@@ -447,15 +447,25 @@ def test_layers_agree_at_every_batch_size(name, dtype, tmp_path):
         assert_agrees(run_onnx(path, xn)[0], model(xn).data, f"batch {n}")
 
 
-@pytest.mark.parametrize("layer", ["LeakyReLU", "ELU", "Hardtanh"])
-def test_activations_built_on_value_masks_are_refused_until_they_record_them(layer, tmp_path):
-    """These select with a mask compared outside the recorded operations (unwrap(x) > 0):
-    exported, the mask would be frozen.  Written with recorded operations (maximum, clip)
-    or as table entries (ONNX LeakyRelu, Elu), they would export.  (Softplus and Mish
-    compare with their threshold, 20: a mask all False for both examples is not seen.)"""
+@pytest.mark.parametrize("layer, op_type", [("LeakyReLU", "LeakyRelu"), ("ELU", "Elu"),
+                                            ("Hardtanh", "Clip"), ("Softplus", "Softplus")])
+def test_piecewise_activations_export_as_their_onnx_operators(layer, op_type, tmp_path):
+    """They choose their piece inside a table entry (no mask compared outside the
+    recording), so the exported model chooses again for new inputs."""
     needs(layer)
-    with pytest.raises(ExportError, match="a mask from comparing arrays"):
-        ag.export_onnx(getattr(nn, layer)(), np.linspace(-3, 3, 8), tmp_path / "m.onnx")
+    model = getattr(nn, layer)()
+    path = tmp_path / "m.onnx"
+    assert op_type in op_types(ag.export_onnx(model, np.linspace(-3, 3, 8, dtype=np.float32), path))
+    x = np.linspace(30, -30, 8, dtype=np.float32)  # other signs, and past softplus' threshold
+    assert_agrees(run_onnx(path, x)[0], model(x).data)
+
+
+def test_sort_exports_as_topk(tmp_path):
+    x = np.array([[3.0, -1.0, 2.0], [0.5, 0.25, -4.0]])
+    path = tmp_path / "sort.onnx"
+    assert "TopK" in op_types(ag.export_onnx(lambda t: np.sort(t, axis=1), x, path))
+    y = np.array([[-2.0, 7.0, 1.0], [9.0, 9.0, 0.0]])
+    assert_agrees(run_onnx(path, y)[0], np.sort(y, axis=1))
 
 
 def test_gelu_exports_erf(tmp_path):

@@ -153,3 +153,24 @@ def test_transpose_with_the_axes_keyword():
     assert_close(out.data, np.transpose(x, axes=(1, 0, 2)))
     g = ag.grad(lambda v: np.sum(np.transpose(v, axes=(2, 0, 1)) * np.arange(24.0).reshape(4, 2, 3)))(x)
     assert_close(g, np.transpose(np.arange(24.0).reshape(4, 2, 3), (1, 2, 0)))
+
+
+METHODS = [("prod", dict(axis=0)), ("prod", dict(keepdims=True)), ("std", dict(axis=1, ddof=1)),
+           ("var", dict(axis=0)), ("cumsum", dict(axis=1)), ("cumsum", {}), ("cumprod", dict(axis=0)),
+           ("trace", dict(offset=1)), ("diagonal", dict(offset=-1)), ("repeat", dict(repeats=2, axis=1)),
+           ("round", dict(decimals=1)), ("ravel", {}), ("sum", dict(axis=(0, 1))), ("max", dict(axis=1))]
+
+
+@pytest.mark.parametrize("name, kwargs", METHODS, ids=[f"{n}{k}" for n, k in METHODS])
+def test_tensor_methods_are_ndarrays_and_record_as_the_numpy_function_does(name, kwargs):
+    x = np.random.default_rng(3).standard_normal((3, 4)) + 2.0
+    t = ag.tensor(x, requires_grad=True)
+    out = getattr(t, name)(**kwargs)
+    assert isinstance(out, ag.Tensor) and out.requires_grad
+    np.testing.assert_allclose(out.data, getattr(x, name)(**kwargs), rtol=1e-13)
+    assert ag.gradcheck(lambda u: getattr(u, name)(**kwargs), x)
+
+
+def test_argmax_and_argmin_methods_give_plain_indices():
+    t = ag.tensor(np.array([[1.0, 3.0], [4.0, 2.0]]), requires_grad=True)
+    assert t.argmax() == 2 and list(t.argmin(axis=1)) == [0, 1]

@@ -14,15 +14,17 @@ Conventions at kinks are stated beside their rules.
 from .conv import (avg_pool, avg_pool_backward, conv, conv_input_grad, conv_weight_grad,
                    max_pool, max_pool_gather, max_pool_scatter)
 from .elementwise import (abs, add, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh,
-                          ceil, clip, cos, cosh, divide, exp, exp2, expm1, floor, floor_divide, fmod,
-                          log, log1p, log2, log10, logaddexp, logaddexp2, maximum, minimum, multiply,
-                          nan_to_num, negative, power, relu, remainder, rint, round, sigmoid, sign,
-                          sin, sinh, sqrt, subtract, tan, tanh, trunc)
+                          ceil, clip, cos, cosh, divide, elu, exp, exp2, expm1, floor, floor_divide,
+                          fmod, hardtanh, leaky_relu, log, log1p, log2, log10, logaddexp, logaddexp2,
+                          maximum, minimum, multiply, nan_to_num, negative, not_nan, power, relu,
+                          remainder, rint, round, sigmoid, sign, sin, sinh, softplus, sqrt, subtract,
+                          tan, tanh, trunc)
 from .linalg import (cholesky, det, eigh, einsum, inv, matmul, pinv, qr, slogdet, solve, svd,
                      tensordot)
 from .losses import softmax_cross_entropy
 from .recurrent import lstm_cell
 from .reductions import cumprod, cumsum, logsumexp, max, min, norm, prod, sum
-from .shape import (PAD_COPYING_MODES, astype, broadcast_to, concatenate, getitem, pad, reshape,
-                    sliding_window_view, stack, transpose, untake, unwindow, where)
+from .shape import (PAD_COPYING_MODES, along_axis_key, astype, broadcast_to, concatenate, getitem,
+                    pad, reshape, sliding_window_view, sort, stack, transpose, untake, unwindow,
+                    where)
 from .special import erf

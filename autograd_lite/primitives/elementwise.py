@@ -65,6 +65,40 @@ abs = primitive(np.absolute, name="abs").defvjp(
 # relu: gradient 1 where x > 0 and 0 where x <= 0 (0 at the kink, as PyTorch).
 relu = primitive(lambda x: np.maximum(x, 0), name="relu").defvjp(
     lambda g, ans, x: g * (unwrap(x) > 0))
+# The piecewise activations below choose their piece inside the entry, forward and rule
+# alike, so a replay by compile_grad chooses again from the new values.
+# leaky_relu: slope 1 where x > 0, negative_slope where x <= 0 (at the kink, as PyTorch).
+leaky_relu = primitive(
+    lambda x, negative_slope=0.01: np.where(x > 0, x, negative_slope * x), name="leaky_relu").defvjp(
+    lambda g, ans, x, negative_slope=0.01: np.where(unwrap(x) > 0, g, negative_slope * g))
+
+
+def _elu(x, alpha=1.0):
+    # expm1 of min(x, 0): the branch not taken must not overflow for large x.
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+# elu: slope alpha e^x = ans + alpha where x <= 0 (so alpha at the kink, as PyTorch).
+elu = primitive(_elu, name="elu").defvjp(
+    lambda g, ans, x, alpha=1.0: np.where(unwrap(x) > 0, g, g * (ans + alpha)))
+
+
+def _softplus(x, beta=1.0, threshold=20.0):
+    bx = beta * x
+    # log(1 + e^(beta x)) / beta, and x itself where beta x > threshold (they agree there
+    # to float64 precision); exp of min(bx, threshold) so the branch not taken cannot overflow.
+    return np.where(bx > threshold, x, np.log1p(np.exp(np.minimum(bx, threshold))) / beta)
+
+
+# softplus: slope sigmoid(beta x) = 1 - e^(-beta ans), 1 where linear.
+softplus = primitive(_softplus, name="softplus").defvjp(
+    lambda g, ans, x, beta=1.0, threshold=20.0:
+    np.where(beta * unwrap(x) > threshold, g, -g * np.expm1(-beta * ans)))
+# hardtanh: slope 1 strictly inside (min_val, max_val), 0 outside and on the bounds (PyTorch's).
+hardtanh = primitive(lambda x, min_val=-1.0, max_val=1.0: np.clip(x, min_val, max_val),
+                     name="hardtanh").defvjp(
+    lambda g, ans, x, min_val=-1.0, max_val=1.0:
+    g * ((unwrap(x) > min_val) & (unwrap(x) < max_val)))
 
 
 def _stable_sigmoid(x):
@@ -162,10 +196,13 @@ floor_divide = primitive(np.floor_divide).defvjp(
 round = primitive(lambda x, decimals=0: np.round(x, decimals), name="round").defvjp(
     lambda g, ans, x, decimals=0: _no_gradient(g))
 
-# nan_to_num: finite values pass through (gradient 1); nan, inf and -inf become constants
-# (gradient 0).
+# nan_to_num: values passed through unchanged (finite ones, and infinities replaced by
+# themselves) get gradient 1; the replaced ones are constants (gradient 0).
 nan_to_num = primitive(
     lambda x, nan=0.0, posinf=None, neginf=None: np.nan_to_num(x, nan=nan, posinf=posinf,
                                                                 neginf=neginf),
     name="nan_to_num").defvjp(
-    lambda g, ans, x, nan=0.0, posinf=None, neginf=None: g * np.isfinite(unwrap(x)))
+    lambda g, ans, x, nan=0.0, posinf=None, neginf=None: g * (unwrap(ans) == unwrap(x)))
+# not_nan: 1.0 where x is not NaN, else 0.0 (a count of values that is replayed, not frozen).
+not_nan = primitive(lambda x: (~np.isnan(x)).astype(x.dtype), name="not_nan").defvjp(
+    lambda g, ans, x: _no_gradient(g))

@@ -50,6 +50,35 @@ untake = primitive(_untake, name="untake").defvjp(
     lambda g, ans, x, key, shape: g[key])
 
 
+def along_axis_key(indices: np.ndarray, axis: int) -> tuple:
+    """The fancy index that picks ``indices`` (as many axes as the array, broadcasting)
+    along ``axis`` and keeps every other axis in place: ``x[key]`` is NumPy's
+    ``take_along_axis(x, indices, axis)``."""
+    ndim = indices.ndim
+    return tuple(indices if k == axis else
+                 np.arange(indices.shape[k]).reshape([-1 if j == k else 1 for j in range(ndim)])
+                 for k in range(ndim))
+
+
+def _sort(x, axis=-1):
+    order = np.argsort(x, axis=axis, kind="stable")
+    return np.take_along_axis(x, order, axis=axis), order
+
+
+def _sort_vjp(g, ans, x, axis=-1, residual=None):
+    # Each output element takes the gradient of the element moved there: g put back in
+    # place by the inverse permutation.  Equal values (ties) make sort non-differentiable;
+    # they are ordered stably (as they came), so a tie's gradient goes to the element a
+    # stable sort put in that place.  The order is found inside the entry, at every call
+    # (a compiled replay sorts again), and recomputed under create_graph.
+    order = np.argsort(unwrap(x), axis=axis, kind="stable") if residual is None else residual
+    return g[along_axis_key(np.argsort(order, axis=axis), axis % order.ndim)]
+
+
+# sort along one axis; the residual is the permutation.
+sort = primitive(_sort, name="sort", residual=True).defvjp(_sort_vjp)
+
+
 def _concatenate_vjp(i, g, ans, *xs, axis=0):
     axis = axis % ans.ndim
     start = int(np.sum([np.shape(x)[axis] for x in xs[:i]], dtype=int))
