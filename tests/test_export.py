@@ -369,15 +369,8 @@ def test_bad_names_and_axes_are_clear_errors(tmp_path):
 
 
 # ---- the layers' models (once nn has them) -------------------------------------------------------
-def needs(*layers: str) -> None:
-    missing = [name for name in layers if not hasattr(nn, name)]
-    if missing:
-        pytest.skip(f"nn has no {', '.join(missing)} yet (the layers' branch is not merged)")
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_a_digits_cnn_agrees(dtype, tmp_path):
-    needs("Conv2d", "MaxPool2d", "Flatten")
     from sklearn.datasets import load_digits
     images = load_digits().images.astype(dtype)[:, None] / 16.0  # (1797, 1, 8, 8)
     rng = np.random.default_rng(0)
@@ -425,7 +418,6 @@ LAYER_MODELS = {  # name -> (the model, its input's shape, whose axis 0 is the b
 @pytest.mark.parametrize("name", LAYER_MODELS)
 def test_layers_agree_at_every_batch_size(name, dtype, tmp_path):
     expression, shape = LAYER_MODELS[name]
-    needs(*re.findall(r"nn\.(\w+)\(", expression))
     model = eval(expression, {"nn": nn})
     if "GRU" in name:
         model = OutputSequence(model[0])
@@ -452,7 +444,6 @@ def test_layers_agree_at_every_batch_size(name, dtype, tmp_path):
 def test_piecewise_activations_export_as_their_onnx_operators(layer, op_type, tmp_path):
     """They choose their piece inside a table entry (no mask compared outside the
     recording), so the exported model chooses again for new inputs."""
-    needs(layer)
     model = getattr(nn, layer)()
     path = tmp_path / "m.onnx"
     assert op_type in op_types(ag.export_onnx(model, np.linspace(-3, 3, 8, dtype=np.float32), path))
@@ -469,7 +460,6 @@ def test_sort_exports_as_topk(tmp_path):
 
 
 def test_gelu_exports_erf(tmp_path):
-    needs("GELU")
     model = nn.GELU()
     x = np.linspace(-4, 4, 9, dtype=np.float32)
     path = tmp_path / "gelu.onnx"
@@ -477,7 +467,7 @@ def test_gelu_exports_erf(tmp_path):
     assert_agrees(run_onnx(path, x)[0], model(x).data)  # (onnxruntime has Erf in float32 only)
 
 
-class CharLM(nn.Module if hasattr(nn, "Module") else object):
+class CharLM(nn.Module):
     """Embedding -> LSTM -> Linear: next-character logits for (T, N) token indices."""
 
     def __init__(self, vocabulary: int = 12, width: int = 8, hidden: int = 16) -> None:
@@ -494,7 +484,6 @@ class CharLM(nn.Module if hasattr(nn, "Module") else object):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_an_lstm_language_model_agrees(dtype, tmp_path):
-    needs("Embedding", "LSTM")
     model = CharLM()
     model.astype(dtype)
     tokens = np.random.default_rng(1).integers(0, 12, size=(6, 3))
