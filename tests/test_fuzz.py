@@ -753,7 +753,7 @@ def step(function: str):
 def quotient(function: str):
     """x % y, remainder, fmod, floor_divide: |y| >= 0.3 and x / y off integers (the jumps)."""
     def op(p: Program):
-        x = p.pick()
+        x = picked = p.pick()
         y = p.operand(broadcastable(p.draw, p.value(x).shape), NONZERO)
         if p.rng.random() < 0.5:
             x, y = y, x
@@ -761,8 +761,8 @@ def quotient(function: str):
             return None
         if function == "%":
             return f"{x} % {y}"
-        if function == "floor_divide":
-            return f"{x} * B.floor_divide({x}, {y})"
+        if function == "floor_divide":  # (times the value picked: x may be a constant)
+            return f"{picked} * B.floor_divide({x}, {y})"
         return f"B.{function}({x}, {y})"
     op.__name__ = function
     return op
