@@ -1133,7 +1133,10 @@ SECOND_ROUND_OPERATIONS = [
 OPERATIONS = [
     binary("+"), binary("-"), binary("*"), divide, power,
     unary("exp", lambda v: np.all(v < 5)), unary("log", lambda v: np.all(v > 0.05)),
-    unary("sqrt", lambda v: np.all(v > 0.05)), unary("tanh"), unary("sigmoid"),
+    # (|x| < 100 for tanh and sigmoid: HIPS' second derivative of tanh, -2 sinh / cosh^3,
+    # is inf / inf = NaN once cosh^3 overflows, near |x| = 237; ours is the exact 0.)
+    unary("sqrt", lambda v: np.all(v > 0.05)), unary("tanh", between(-100, 100)),
+    unary("sigmoid", between(-100, 100)),
     unary("relu", away_from_zero), unary("abs", away_from_zero),
     reduction("sum"), reduction("mean"), reduction("max", ties_are_kinks=True),
     reduction("min", ties_are_kinks=True), reduction("logsumexp"), along_one_axis("softmax"),
