@@ -58,7 +58,12 @@ class AnomalyHooks(Protocol):
 class _Hooks:
     """The engine's hook slot, process-wide; ``anomaly`` is None unless anomaly mode is on."""
 
-    anomaly: AnomalyHooks | None = None
+    # A slot, not a class attribute: every operation reads it, and CPython reads a slot
+    # by a fixed offset where a class attribute costs a lookup through the type.
+    __slots__ = ("anomaly",)
+
+    def __init__(self) -> None:
+        self.anomaly: AnomalyHooks | None = None
 
 
 hooks = _Hooks()
@@ -216,18 +221,20 @@ def node_step(tensor, g, create_graph: bool = False, fit=None,
     ``release`` frees the node's saved arrays once its rules have run.
     """
     node = tensor.grad_fn
-    if node.saved is None:
+    saved = node.saved
+    if saved is None:
         raise _freed_error(node)
     op = node.op
+    inputs = node.inputs
     if create_graph:
-        ans, args, kwargs = tensor, node.inputs, node.kwargs
+        ans, args, kwargs = tensor, inputs, node.kwargs
     else:
-        ans, args, kwargs = tensor.data, node.saved, node.kwargs
+        ans, args, kwargs = tensor.data, saved, node.kwargs
         if op.residual:
             kwargs = {**kwargs, "residual": node.residual}
     steps = []
     changed = None
-    for i, (operand, version) in enumerate(zip(node.inputs, node.versions)):
+    for i, (operand, version) in enumerate(zip(inputs, node.versions)):
         if version is None:  # a constant operand, not a Tensor
             continue
         if operand._version != version:
@@ -235,11 +242,17 @@ def node_step(tensor, g, create_graph: bool = False, fit=None,
             operand = _history_at(operand, version)
         if operand.requires_grad:
             steps.append((i, operand))
-    if changed is not None or (tensor._version and tensor._version != _output_version(node)):
+    if changed is not None or (tensor._version and tensor._version != node.output_version):
         _check_reads(node, tensor, steps, changed or set())
     anomaly = hooks.anomaly
+    rules = op.vjps
     for k, (i, operand) in enumerate(steps):
-        gi = op.rule(i)(g, ans, *args, **kwargs)
+        # The rule `defvjp` gave for argument i, read directly (one call less per rule);
+        # `Primitive.rule` handles the rest: a variadic primitive's, a missing one's error.
+        rule = rules[i] if i < len(rules) else None
+        rule = rule or op.rule(i)
+        # Without keywords, no **: unpacking the shared read-only NO_KWARGS copies it.
+        gi = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
         shape = operand.data.shape
         try:  # free unless it raises (Python 3.11): the fast path pays nothing
             if gi.shape != shape:
@@ -252,12 +265,6 @@ def node_step(tensor, g, create_graph: bool = False, fit=None,
     if release:  # what the rules alone needed; the structure (inputs) stays
         node.saved = node.residual = None
     return steps
-
-
-def _output_version(node) -> int:
-    """The version its Tensor had when it got ``node``: 0 when the node made it, one more
-    than the overwritten value's when an in-place operation moved it there."""
-    return 0 if node.previous is None else node.previous._version + 1
 
 
 def _misfit_error(op, argnum: int, gi: Any, shape: tuple) -> ValueError:
@@ -273,14 +280,14 @@ def _misfit_error(op, argnum: int, gi: Any, shape: tuple) -> ValueError:
 
 def _check_reads(node, tensor, steps: list, changed: set) -> None:
     """Raise if a rule about to run reads an operand (or the output) changed in place."""
-    output_changed = tensor._version != _output_version(node)
+    output_changed = tensor._version != node.output_version
     for i, _ in steps:
         reads = node.op.reads(i)
         hit = sorted(changed & reads.operands)
         if hit or (output_changed and reads.output):
             what = (f"operand {hit[0]}" if hit else "its output")
             t = node.inputs[hit[0]] if hit else tensor
-            was = node.versions[hit[0]] if hit else _output_version(node)
+            was = node.versions[hit[0]] if hit else node.output_version
             raise RuntimeError(
                 f"backward through `{node.op.name}` needs {what}, which was modified in "
                 f"place after it was recorded (its version is now {t._version}, it was "

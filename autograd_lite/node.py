@@ -6,7 +6,12 @@ and anomaly mode all read these fields, and nothing else of the recording.
 """
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
+
+# The ``kwargs`` of every node recorded without keyword arguments (most of them): one
+# shared read-only mapping instead of an empty dict per node.
+NO_KWARGS = MappingProxyType({})
 
 
 class Node:
@@ -19,7 +24,7 @@ class Node:
       scalars).  Kept after backward, so the graph's structure stays readable.
     - ``saved``: the operands' arrays as the forward used them, which the rules
       read; ``None`` once a backward without ``retain_graph`` has freed them.
-    - ``kwargs``: the primitive's keyword arguments (``axis=0``).
+    - ``kwargs``: the primitive's keyword arguments (``axis=0``), a read-only mapping.
     - ``versions``: each Tensor operand's version when recorded (``None`` for a
       constant).  An operand changed in place since has a higher version.
     - ``residual``: what the forward left for its own rules (a fused loss's
@@ -31,12 +36,16 @@ class Node:
       ``traceback.StackSummary``), when ``ag.detect_anomaly()`` was on; else ``None``.
     - ``previous``: for an operation recorded in place (``h += b``), the Tensor that
       now holds the value (and history) it overwrote; else ``None``.
-    - ``output_version``: the version of the Tensor holding this node when it got it;
-      a rule that reads the output refuses to run if it changed since.
+    - ``output_version`` (computed from ``previous``): the version of the Tensor holding
+      this node when it got it; a rule that reads the output refuses to run if it changed
+      since.
+
+    Recording creates one Node per operation, so construction is kept to plain slot
+    stores: no field is derived here that can be derived when (rarely) read.
     """
 
     __slots__ = ("op", "inputs", "saved", "kwargs", "versions", "residual", "seq", "scope",
-                 "trace", "previous", "output_version")
+                 "trace", "previous")
 
     def __init__(self, op, inputs: tuple, saved: tuple, kwargs: dict, versions: tuple,
                  residual: Any, seq: int, scope: str | None, trace: Any = None) -> None:
@@ -50,7 +59,12 @@ class Node:
         self.scope = scope
         self.trace = trace
         self.previous = None
-        self.output_version = 0
+
+    @property
+    def output_version(self) -> int:
+        """0 when this node made its Tensor's value; one more than the overwritten
+        value's version when an in-place operation moved it there."""
+        return 0 if self.previous is None else self.previous._version + 1
 
     @property
     def name(self) -> str:

@@ -25,7 +25,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from . import engine
-from .node import Node
+from .node import NO_KWARGS, Node
 from .numpy_protocol import IMPLEMENTATIONS
 from .tensor import Tensor
 
@@ -104,12 +104,14 @@ class Primitive:
     def defvjp(self, *rules: Callable | None) -> "Primitive":
         """One rule per positional argument, in order; returns the primitive."""
         self.vjps = rules
+        self.vjp_argnum = None  # the engine reads vjps first: only one kind may be given
         self._reads = tuple(_reads_of(r) for r in rules)
         return self
 
     def defvjp_argnum(self, rule: Callable) -> "Primitive":
         """One rule for every argument: ``rule(argnum, g, ans, *args, **kwargs)``."""
         self.vjp_argnum = rule
+        self.vjps = self._reads = ()  # the engine reads vjps first: only one kind may be given
         return self
 
     def rule(self, argnum: int) -> Callable:
@@ -165,8 +167,8 @@ class Primitive:
             result.requires_grad = True
             # Tuples: once the collector sees they hold only arrays and ints it stops
             # tracking them, which keeps a deep graph's collections short.
-            result.grad_fn = Node(self, args, tuple(arrays), kwargs, tuple(versions), residual,
-                                  next(_sequence), scopes[-1] if scopes else None,
+            result.grad_fn = Node(self, args, tuple(arrays), kwargs or NO_KWARGS, tuple(versions),
+                                  residual, next(_sequence), scopes[-1] if scopes else None,
                                   anomaly.recording_site() if anomaly is not None else None)
         return result
 

@@ -43,6 +43,18 @@ class _CallDepth(threading.local):
 
 _calls = _CallDepth()
 
+# One `ag.name_scope` per scope name, made once and entered by every call: a scope object
+# keeps no state of its own (entering pushes on ag's per-thread stack, leaving pops), so
+# sharing it across calls, nesting and threads is safe, and a call allocates nothing.
+_scopes: dict[str, ag.name_scope] = {}
+
+
+def _scope_named(name: str) -> ag.name_scope:
+    scope = _scopes.get(name)
+    if scope is None:
+        scope = _scopes[name] = ag.name_scope(name)
+    return scope
+
 
 class Parameter(ag.Tensor):
     """A Tensor that a Module registers and an optimizer updates; it always requires grad.
@@ -210,21 +222,25 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # Every layer of every step comes through here: the common path reads a few
+        # fields and enters a cached scope (see `_scopes`); only the outermost call checks
+        # the Parameter names, in O(1) unless the module tree changed.
         calls = _calls
-        if calls.depth == 0:
+        depth = calls.depth
+        if depth == 0:
             if self._named_at != _tree_generation:
                 self._name_parameters()
             scope = ""  # the outermost module's own operations carry scope ""
         else:
             scope = self._scope_name
-        calls.depth += 1
+        calls.depth = depth + 1
         try:
             if not ag.is_grad_enabled():  # nothing is recorded, so no scope is needed
                 return self.forward(*args, **kwargs)
-            with ag.name_scope(scope):
+            with _scope_named(scope):
                 return self.forward(*args, **kwargs)
         finally:
-            calls.depth -= 1
+            calls.depth = depth
 
     def _name_parameters(self) -> None:
         """Set every Parameter's ``.name`` to its dotted path from this (outermost) module."""

@@ -447,3 +447,54 @@ def test_the_readme_hooks_example_runs_as_written():
     h, x = namespace["h"], namespace["x"]
     assert_close(h.grad, [12.0, 24.0])  # d/dh sum(h^2) = 2h = [6, 12], doubled by the hook
     assert_close(x.grad, [36.0, 72.0])
+
+
+# ---- issue 16: what a recorded node costs ------------------------------------------------
+def test_a_node_without_keywords_shares_one_read_only_empty_mapping():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    a, b = (x * 2.0).grad_fn, (x + 1.0).grad_fn
+    assert a.kwargs is b.kwargs and dict(a.kwargs) == {}
+    with pytest.raises(TypeError):
+        a.kwargs["axis"] = 0  # shared by every such node: must not be writable
+    assert x.sum(axis=0).grad_fn.kwargs == {"axis": 0, "keepdims": False}
+
+
+def test_output_version_is_zero_for_a_fresh_node_and_follows_an_inplace_move():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2.0
+    assert h.grad_fn.output_version == 0
+    h += 1.0  # h now holds the add node; the overwritten value moved to `previous`
+    assert h.grad_fn.previous is not None and h.grad_fn.output_version == h.version == 1
+
+
+def test_the_later_of_defvjp_and_defvjp_argnum_gives_the_rules():
+    p = ag.primitive(lambda a, b: a * b, name="times")
+    p.defvjp(lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a)
+    p.defvjp_argnum(lambda i, g, ans, a, b: 10.0 * g)
+    x, y = ag.tensor(2.0, requires_grad=True), ag.tensor(3.0, requires_grad=True)
+    p(x, y).backward()
+    assert x.grad == 10.0 and y.grad == 10.0
+    p.defvjp(lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a)
+    x.grad = y.grad = None
+    p(x, y).backward()
+    assert x.grad == 3.0 and y.grad == 2.0
+
+
+def test_a_recorded_node_leaves_three_objects_for_the_cyclic_collector():
+    # The Tensor, its Node and the Node's operand tuple; the saved arrays' and the
+    # versions' tuples hold no containers, so a collection stops tracking them.
+    import gc
+    x = ag.tensor(np.arange(3.0), requires_grad=True)
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        before = len(gc.get_objects())
+        y = x
+        for _ in range(100):
+            y = y * 1.5
+        gc.collect()
+        assert len(gc.get_objects()) - before <= 3 * 100 + 5
+    finally:
+        if was_enabled:
+            gc.enable()

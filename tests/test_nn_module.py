@@ -747,3 +747,28 @@ def test_functional_call_passes_keyword_arguments():
 
     out = nn.functional_call(Scaled(), {"w": np.array([2.0, 3.0])}, (np.ones(2),), {"scale": 10.0})
     np.testing.assert_allclose(out.data, [20.0, 30.0])
+
+
+def test_module_calls_reuse_one_scope_object_per_name_and_keep_scopes_right():
+    # Issue 16: __call__ enters a cached ag.name_scope rather than making one per call.
+    from nn import module as module_impl
+
+    class Inner(nn.Module):
+        def forward(self, x):
+            return x * 2.0
+
+    class Outer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = Inner()
+
+        def forward(self, x):
+            return self.inner(x) + 1.0
+
+    model, x = Outer(), ag.tensor([1.0], requires_grad=True)
+    first = model(x)
+    cached = dict(module_impl._scopes)
+    second = model(x)
+    assert all(module_impl._scopes[k] is v for k, v in cached.items())
+    for y in (first, second):
+        assert y.grad_fn.scope == "" and y.grad_fn.inputs[0].grad_fn.scope == "inner"

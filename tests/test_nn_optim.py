@@ -374,3 +374,49 @@ def test_load_state_dict_refuses_a_mismatch_and_changes_nothing(change, message)
     for i, entries in before["state"].items():
         for key, value in entries.items():
             np.testing.assert_array_equal(optimizer.state[i][key], value)
+
+
+def test_plain_sgd_step_loops_over_arrays_and_matches_the_general_rule():
+    # Issue 16: plain SGD (no momentum, weight decay or maximize) takes its own loop;
+    # it must do what the general path does, bit for bit, and bump versions the same.
+    rng = np.random.default_rng(3)
+    values = [rng.normal(size=(3, 2)), rng.normal(size=2), rng.normal(size=4)]
+    grads = [rng.normal(size=(3, 2)), None, rng.normal(size=4)]
+    plain = [nn.Parameter(v.copy()) for v in values]
+    general = [nn.Parameter(v.copy()) for v in values]
+    for ps in (plain, general):
+        for p, g in zip(ps, grads):
+            p.grad = None if g is None else g.copy()
+    nn.optim.SGD([{"params": plain[:2]}, {"params": plain[2:], "lr": 0.5}], lr=0.1).step()
+    # the reference: the base class's step, which goes through SGD._update per parameter
+    opt = nn.optim.SGD([{"params": general[:2]}, {"params": general[2:], "lr": 0.5}], lr=0.1)
+    nn.optim.Optimizer.step(opt)
+    for a, b, g in zip(plain, general, grads):
+        assert np.array_equal(a.data, b.data)
+        assert a.version == b.version == (0 if g is None else 1)
+    assert np.array_equal(plain[1].data, values[1])  # no gradient: untouched
+
+
+def test_sgd_with_momentum_in_one_group_takes_the_general_path_for_all():
+    a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
+    opt = nn.optim.SGD([{"params": [a]}, {"params": [b], "momentum": 0.9}], lr=0.1)
+    for _ in range(2):
+        a.grad, b.grad = np.ones(2), np.ones(2)
+        opt.step()
+    assert np.allclose(a.data, 1 - 0.2) and np.allclose(b.data, 1 - 0.1 - 0.1 * 1.9)
+    assert "momentum_buffer" in opt.state[1] and not opt.state[0]
+
+
+def test_plain_sgd_step_runs_the_closure_with_grad_enabled():
+    w = nn.Parameter(np.array([2.0]))
+    opt = nn.optim.SGD([w], lr=0.25)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+
+    with ag.no_grad():
+        loss = opt.step(closure)
+    assert float(loss) == 4.0 and w.data[0] == 2.0 - 0.25 * 4.0

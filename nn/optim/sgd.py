@@ -1,9 +1,11 @@
 """Stochastic gradient descent (torch.optim.SGD)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
+
+import autograd_lite as ag
 
 from .optimizer import Optimizer, ParamsT, check_nonnegative
 
@@ -28,6 +30,26 @@ class SGD(Optimizer):
         check_nonnegative("SGD", group, "momentum", "weight_decay")
         if group["nesterov"] and (group["momentum"] <= 0.0 or group["dampening"] != 0.0):
             raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening 0")
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """`Optimizer.step`; when no group uses momentum, weight decay or ``maximize`` (plain
+        SGD, what small models run every step), a loop over the parameters' arrays alone:
+        ``p -= lr * grad`` (in place, bumping the version) with no per-parameter state."""
+        if any(g["momentum"] != 0.0 or g["weight_decay"] != 0.0 or g["maximize"]
+               for g in self.param_groups):
+            return super().step(closure)
+        loss = None
+        if closure is not None:
+            with ag.enable_grad():
+                loss = closure()
+        with ag.no_grad():
+            for group in self.param_groups:
+                lr = group["lr"]
+                for p in group["params"]:
+                    grad = p.grad
+                    if grad is not None:
+                        p -= lr * grad
+        return loss
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any], private: bool = False) -> np.ndarray:
