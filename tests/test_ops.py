@@ -199,6 +199,15 @@ def _reference_lstm_cell(gates, state):
     return anp.concatenate([o * anp.tanh(c), c], axis=-1)
 
 
+def _reference_lstm_sequence(projection, w_hh, state):
+    """Every step of an LSTM layer: the cell on projection[t] + h_{t-1} W_hh^T."""
+    hidden, states = w_hh.shape[-1], []
+    for t in range(projection.shape[0]):
+        state = _reference_lstm_cell(projection[t] + anp.dot(state[..., :hidden], w_hh.T), state)
+        states.append(state)
+    return anp.stack(states)
+
+
 X34 = np.arange(12.0).reshape(3, 4) / 7 - 0.8
 X234 = np.arange(24.0).reshape(2, 3, 4) / 11 - 1.0
 STRUCTURAL = [  # (name, ours, reference, inputs)
@@ -235,6 +244,9 @@ STRUCTURAL = [  # (name, ours, reference, inputs)
     ("var ddof=1", lambda x: ag.var(x, axis=1, ddof=1), lambda x: anp.var(x, axis=1, ddof=1), (X34,)),
     ("lstm_cell", ag.lstm_cell, lambda gates, state: _reference_lstm_cell(gates, state),
      (np.arange(16.0).reshape(2, 8) / 5 - 1.6, np.arange(8.0).reshape(2, 4) / 4 - 1.0)),
+    ("lstm_sequence", ag.lstm_sequence, _reference_lstm_sequence,
+     (np.sin(np.arange(48.0)).reshape(3, 2, 8), np.cos(np.arange(16.0)).reshape(8, 2),
+      np.arange(8.0).reshape(2, 4) / 4 - 1.0)),
 ]
 
 
@@ -282,7 +294,7 @@ def test_every_primitive_of_the_table_is_exercised():
                                                                 "broadcast_to", "getitem", "untake",
                                                                 "concatenate", "stack", "astype",
                                                                 "softmax_cross_entropy",
-                                                                "lstm_cell"}
+                                                                "lstm_cell", "lstm_sequence"}
     covered |= {name for name, _ in WINDOW_ENTRIES}
     covered |= set().union(*(_recorded_ops(c.call, c.inputs) for c in CALLS))
     assert table - covered == set()
