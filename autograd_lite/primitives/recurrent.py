@@ -80,38 +80,44 @@ lstm_cell = primitive(_lstm_cell, name="lstm_cell", residual=True).defvjp(
 # NumPy loops over preallocated arrays, as a hand-written LSTM does: per step one matmul each
 # way and the cell's elementwise work; the weight gradient of all steps is one matmul.
 
-def _sigmoid_into(x, out):
-    """``out[...] = 1 / (1 + e^-x)`` without temporaries (e^-x overflowing gives 0 exactly)."""
-    np.negative(x, out=out)
-    with np.errstate(over="ignore"):
-        np.exp(out, out=out)
-    out += 1
-    np.reciprocal(out, out=out)
-
-
 def _lstm_sequence(projection, w_hh, state):
     """``projection`` (T, ..., 4H): each step's ``x_t W_ih^T`` plus the biases, PyTorch's gate
     order; ``w_hh`` (4H, H); ``state`` (..., 2H) the initial [h | c].  Returns every step's
-    [h | c] (T, ..., 2H) and the residual (gate activations (T, ..., 4H), tanh c (T, ..., H))."""
+    [h | c] (T, ..., 2H) and the residual (gate activations (T, ..., 4H), tanh c (T, ..., H)).
+
+    The four gates' activations are one sigmoid over a step's contiguous (..., 4H) block,
+    the cell gate's tanh as ``tanh x = 2 sigmoid(2x) - 1``: so the gate pre-activations are
+    computed negated (and the cell gate's doubled), which folds into ``projection`` and
+    ``w_hh`` once, and each step is one matmul written in place, one exp and a few cheap
+    operations.  Where e^-x overflows the sigmoid is exactly 0 (and tanh -1).
+    """
     hidden = w_hh.shape[-1]
     dtype = np.result_type(projection, w_hh, state)
+    scale = np.full(4 * hidden, -1, dtype=dtype)
+    scale[2 * hidden:3 * hidden] = -2
+    negated = projection * scale
+    w_negated = np.ascontiguousarray((w_hh * scale[:, None]).T)  # (H, 4H)
     out = np.empty(projection.shape[:-1] + (2 * hidden,), dtype=dtype)
     act = np.empty(projection.shape, dtype=dtype)
     tanh_c = np.empty(projection.shape[:-1] + (hidden,), dtype=dtype)
-    w_t = w_hh.T
     previous = state
-    for t in range(projection.shape[0]):
-        gates = projection[t] + previous[..., :hidden] @ w_t
-        a = act[t]
-        _sigmoid_into(gates[..., :2 * hidden], a[..., :2 * hidden])   # i, f
-        np.tanh(gates[..., 2 * hidden:3 * hidden], out=a[..., 2 * hidden:3 * hidden])  # g
-        _sigmoid_into(gates[..., 3 * hidden:], a[..., 3 * hidden:])   # o
-        c = out[t, ..., hidden:]
-        np.multiply(a[..., hidden:2 * hidden], previous[..., hidden:], out=c)
-        c += a[..., :hidden] * a[..., 2 * hidden:3 * hidden]
-        np.tanh(c, out=tanh_c[t])
-        np.multiply(a[..., 3 * hidden:], tanh_c[t], out=out[t, ..., :hidden])
-        previous = out[t]
+    with np.errstate(over="ignore"):
+        for t in range(projection.shape[0]):
+            a = act[t]
+            np.matmul(previous[..., :hidden], w_negated, out=a)
+            a += negated[t]
+            np.exp(a, out=a)
+            a += 1
+            np.reciprocal(a, out=a)  # i, f, sigmoid(2 x_g), o
+            cell = a[..., 2 * hidden:3 * hidden]
+            cell *= 2
+            cell -= 1  # g = tanh x_g
+            c = out[t, ..., hidden:]
+            np.multiply(a[..., hidden:2 * hidden], previous[..., hidden:], out=c)
+            c += a[..., :hidden] * cell
+            np.tanh(c, out=tanh_c[t])
+            np.multiply(a[..., 3 * hidden:], tanh_c[t], out=out[t, ..., :hidden])
+            previous = out[t]
     return out, (act, tanh_c)
 
 
