@@ -2,8 +2,10 @@
 shapes, gate order and initialisation, so state dicts move both ways.
 
 Each time step costs one matmul for all gates on its input, one on the hidden state and
-the gate arithmetic, which for an LSTM is one table entry (``ag.lstm_cell``, its state
-``[h | c]`` one array).  The time loop stays in Python.
+the gate arithmetic, which for an LSTM cell is one table entry (``ag.lstm_cell``, its state
+``[h | c]`` one array).  The RNN and GRU layers' time loops stay in Python.  An LSTM layer
+projects the whole sequence's input in one matmul and runs its recurrence as one entry
+(``ag.lstm_sequence``): a node per layer and direction instead of several per step.
 """
 from __future__ import annotations
 
