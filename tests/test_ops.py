@@ -391,6 +391,30 @@ def test_max_pool_gives_a_tied_window_s_gradient_to_its_first_maximum():
     assert_close(x.grad, [[[[0.0, 1.0], [0.0, 0.0]]]])
 
 
+@pytest.mark.parametrize("shape,kernel,stride,padding", [
+    ((4, 3, 8, 8), (2, 2), (2, 2), ((0, 0), (0, 0))),   # windows side by side, covering x
+    ((3, 2, 5, 7), (2, 2), (2, 2), ((0, 0), (0, 0))),   # side by side, a remainder unread
+    ((3, 2, 6, 6), (2, 3), (2, 3), ((0, 0), (0, 0))),
+    ((3, 2, 5, 7), (3, 2), (2, 2), ((1, 1), (0, 1))),   # overlapping and padded
+], ids=str)
+@pytest.mark.parametrize("with_nan", [False, True])
+def test_max_pool_routing_agrees_with_the_winners(shape, kernel, stride, padding, with_nan):
+    # The scatter (a fast path for side-by-side windows, a general one) against routing
+    # by the winners array (the gather's), on values with many ties and optionally a NaN.
+    from importlib import import_module
+    conv = import_module("autograd_lite.primitives.conv")
+    x = np.round(RNG.standard_normal(shape) * 2) / 2
+    if with_nan:
+        x[0, 0, 1, 1] = np.nan
+    options = dict(kernel=kernel, stride=stride, padding=padding)
+    g = RNG.standard_normal(P.max_pool(x, **options).shape)
+    winners = conv._winners(x, kernel, stride, padding)
+    offsets = conv._offsets(kernel, stride, (1,) * len(kernel), g.shape[2:])
+    expected = conv._scatter(x.shape, padding, ((index, g * (winners == k))
+                                                for k, index in enumerate(offsets)))
+    assert np.array_equal(P.max_pool_scatter(g, x, **options).data, expected)
+
+
 def _window_entries():
     """(entry name, (function of the differentiable arrays, those arrays)) for each entry."""
     x_shape, w_shape, conv_options = CONVOLUTIONS["2d strided padded dilated grouped"]

@@ -38,9 +38,12 @@ from ..tensor import unwrap
 # with small images the batch is the longest contiguous run, so the window copies, the
 # strided adds and the matmuls stream instead of hopping over 4-element image rows.
 # NumPy's elementwise operations keep the layout, so it carries from layer to layer.
-def _batch_last(shape: tuple, dtype, fill: float = 0.0) -> np.ndarray:
-    """A new (N, C, *spatial) array stored batch innermost, filled with ``fill``."""
-    return _batch_first(np.full(shape[1:] + shape[:1], fill, dtype=dtype))
+def _batch_last(shape: tuple, dtype, fill: float | None = 0.0) -> np.ndarray:
+    """A new (N, C, *spatial) array stored batch innermost, filled with ``fill`` (None:
+    left uninitialised, for a caller that writes every element)."""
+    stored = shape[1:] + shape[:1]
+    return _batch_first(np.empty(stored, dtype=dtype) if fill is None
+                        else np.full(stored, fill, dtype=dtype))
 
 
 def _batch_first(a: np.ndarray) -> np.ndarray:
@@ -260,15 +263,31 @@ def _max_pool_scatter(g, x, *, kernel, stride, padding):
     window whose max is NaN matches nowhere and, as in `_winners`, goes to offset 0)."""
     views = _pool_views(x, kernel, stride, padding, _lowest(x.dtype))
     best = _window_max(views)
-    offsets = list(_offsets(kernel, stride, _ones(len(kernel)), g.shape[2:]))
+    offsets = [(slice(None), slice(None)) + index
+               for index in _offsets(kernel, stride, _ones(len(kernel)), g.shape[2:])]
+    nan = best.dtype.kind in "fc" and np.isnan(best).any()
+    if tuple(stride) == tuple(kernel) and not nan and not any(b or a for b, a in padding):
+        # Windows side by side (2x2 pooling with stride 2): each element is read by at most
+        # one window, so each offset's share is written in place, not added to zeros.
+        covered = all(n == k * m for n, k, m in zip(x.shape[2:], kernel, g.shape[2:]))
+        dx = _batch_last(x.shape, g.dtype, None if covered else 0.0)
+        rest = g
+        for k, (view, index) in enumerate(zip(views, offsets)):
+            share = dx[index]
+            np.multiply(rest, view == best, out=share)
+            if k == 0:
+                rest = rest - share
+            elif k < len(views) - 1:
+                rest -= share
+        return dx
     dx = _batch_last(_padded_shape(x.shape, padding), g.dtype)
     rest = g
-    for k, (view, index) in enumerate(zip(views, offsets)):
+    for view, index in zip(views, offsets):
         part = np.where(view == best, rest, 0)
-        dx[(slice(None), slice(None)) + index] += part
+        dx[index] += part
         rest = rest - part
-    if best.dtype.kind in "fc" and np.isnan(best).any():
-        dx[(slice(None), slice(None)) + offsets[0]] += np.where(np.isnan(best), rest, 0)
+    if nan:
+        dx[offsets[0]] += np.where(np.isnan(best), rest, 0)
     return _crop(dx, x.shape, padding)
 
 
