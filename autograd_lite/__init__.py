@@ -27,7 +27,7 @@ from . import linalg
 from .activations import elu, erf, gelu, hardtanh, leaky_relu, mish, silu, softplus
 from .convolution import (adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, max_pool1d,
                           max_pool2d)
-from .recurrent import lstm_cell
+from .recurrent import lstm_cell, lstm_sequence
 from .numpy_protocol import supported_numpy as _supported_numpy
 from .tree import TreeDef, tree_flatten, tree_leaves, tree_map, tree_unflatten
 from .functional import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp

@@ -644,13 +644,9 @@ def _avg_pool(s: Step) -> str:
     return g.add("Div", [total, g.constant(np.prod(kernel), s.out.dtype)])
 
 
-def _lstm_cell(s: Step) -> str:
-    # gates (..., 4H) in PyTorch's order (input, forget, cell, output); state (..., 2H) = [h | c]:
-    # c' = f c + i g, h' = o tanh(c'), the result [h' | c'].
-    g = s.graph
-    hidden = s.value(1).shape[-1] // 2
-    gates, state = s.input(0, s.out.dtype), s.input(1, s.out.dtype)
-
+def _lstm_gates(g, gates: str, state: str, hidden: int) -> str:
+    """One LSTM cell on ONNX names: gates (..., 4H) in PyTorch's order (input, forget,
+    cell, output) and state (..., 2H) = [h | c]: c' = f c + i g, h' = o tanh(c'); [h' | c']."""
     def part(x: str, k: int) -> str:
         return g.add("Slice", [x, g.ints([k * hidden]), g.ints([(k + 1) * hidden]), g.ints([-1])])
 
@@ -659,6 +655,27 @@ def _lstm_cell(s: Step) -> str:
     c = g.add("Add", [g.add("Mul", [f, part(state, 1)]), g.add("Mul", [i, cell])])
     h = g.add("Mul", [o, g.add("Tanh", [c])])
     return g.add("Concat", [h, c], axis=-1)
+
+
+def _lstm_cell(s: Step) -> str:
+    hidden = s.value(1).shape[-1] // 2
+    return _lstm_gates(s.graph, s.input(0, s.out.dtype), s.input(1, s.out.dtype), hidden)
+
+
+def _lstm_sequence(s: Step) -> str:
+    # Unrolled over the (fixed) number of steps: step t is the cell on
+    # projection[t] + h_{t-1} W_hh^T; the states stacked along a new first axis.
+    g = s.graph
+    steps, hidden = s.value(0).shape[0], s.value(1).shape[-1]
+    projection, w_hh, state = (s.input(k, s.out.dtype) for k in range(3))
+    w_t = g.add("Transpose", [w_hh], perm=[1, 0])
+    states = []
+    for t in range(steps):
+        h = g.add("Slice", [state, g.ints([0]), g.ints([hidden]), g.ints([-1])])
+        x_t = g.add("Gather", [projection, g.constant(np.array(t, dtype=np.int64), np.int64)], axis=0)
+        state = _lstm_gates(g, g.add("Add", [x_t, g.add("MatMul", [h, w_t])]), state, hidden)
+        states.append(g.add("Unsqueeze", [state, g.ints([0])]))
+    return g.add("Concat", states, axis=0)
 
 
 ONNX_OPS: dict[str, Callable[[Step], str]] = {
@@ -713,6 +730,7 @@ ONNX_OPS: dict[str, Callable[[Step], str]] = {
     "max_pool": _max_pool,
     "avg_pool": _avg_pool,
     "lstm_cell": _lstm_cell,
+    "lstm_sequence": _lstm_sequence,
     "erf": _same_op("Erf"),  # (onnxruntime runs Erf in float32 only)
     # the second round's elementwise functions that are one ONNX operator each
     "tan": _same_op("Tan"),

@@ -4,7 +4,7 @@ Not one of the tutorials: Embedding -> LSTM -> Linear, trained to predict the ne
 character of words drawn from a small made-up language (syllables with weighted
 onsets, vowels and codas, so there is structure to learn and nothing to download).  Its
 held-out loss per character is compared with the unigram and bigram baselines, and it
-writes new words.  The gradient check compares nn.LSTM (its fused ``lstm_cell`` entry)
+writes new words.  The gradient check compares nn.LSTM (its fused ``lstm_sequence`` entry)
 with the same recurrence written from plain table operations.
 """
 from __future__ import annotations
@@ -192,6 +192,6 @@ def run(out_dir: Path, length: str = "default", show_progress: bool = True) -> E
         printout=[f"held-out loss {final:.4f} nats/char (unigram {unigram:.4f}, bigram {bigram:.4f})",
                   f"samples: {' '.join(samples)}",
                   f"{len(novel)} of {len(samples)} samples are new words (not in the list)"],
-        notes=["gradcheck: gradients through nn.LSTM (the fused lstm_cell entry) vs the same "
+        notes=["gradcheck: gradients through nn.LSTM (the fused lstm_sequence entry) vs the same "
                "recurrence from matmuls, sigmoids and tanhs, on one batch."],
     )

@@ -2,8 +2,10 @@
 shapes, gate order and initialisation, so state dicts move both ways.
 
 Each time step costs one matmul for all gates on its input, one on the hidden state and
-the gate arithmetic, which for an LSTM is one table entry (``ag.lstm_cell``, its state
-``[h | c]`` one array).  The time loop stays in Python.
+the gate arithmetic, which for an LSTM cell is one table entry (``ag.lstm_cell``, its state
+``[h | c]`` one array).  The RNN and GRU layers' time loops stay in Python.  An LSTM layer
+projects the whole sequence's input in one matmul and runs its recurrence as one entry
+(``ag.lstm_sequence``): a node per layer and direction instead of several per step.
 """
 from __future__ import annotations
 
@@ -152,8 +154,10 @@ class _RNNBase(_Recurrent):
         is zeros around it), T times over.
         """
         w_ih, w_hh, b_ih, b_hh = self._weights(suffix)
-        w_ih_t, w_hh_t = ag.transpose(w_ih), ag.transpose(w_hh)
         bias = _input_bias(self.mode, b_ih, b_hh)
+        if self.mode == "LSTM":
+            return self._run_lstm(x, w_ih, w_hh, bias, state, reverse)
+        w_ih_t, w_hh_t = ag.transpose(w_ih), ag.transpose(w_hh)
         steps = range(np.shape(x)[0])
         states = [None] * len(steps)
         for t in (reversed(steps) if reverse else steps):
@@ -162,10 +166,24 @@ class _RNNBase(_Recurrent):
                 projection = projection + bias
             state = _step(self.mode, projection, state, w_hh_t, b_hh, self.hidden_size)
             states[t] = state
-        sequence = ag.stack(states)
-        if self.mode == "LSTM":
-            sequence = sequence[..., :self.hidden_size]
-        return sequence, state
+        return ag.stack(states), state
+
+    def _run_lstm(self, x: TensorLike, w_ih, w_hh, bias, state: TensorLike, reverse: bool) -> tuple:
+        """An LSTM layer in one direction: the input projection of all steps is one matmul,
+        the recurrence one table entry (``ag.lstm_sequence``), whose rule writes every
+        step's gradient into one array (no per-step slices of the projection)."""
+        steps, batch, features = np.shape(x)
+        if reverse:
+            x = ag.flip(x, axis=0)
+        projection = ag.matmul(ag.reshape(x, (steps * batch, features)), ag.transpose(w_ih))
+        if bias is not None:
+            projection = projection + bias
+        projection = ag.reshape(projection, (steps, batch, 4 * self.hidden_size))
+        states = ag.lstm_sequence(projection, w_hh, state)
+        final = states[-1]
+        if reverse:
+            states = ag.flip(states, axis=0)
+        return states[..., :self.hidden_size], final
 
     def _initial_states(self, hx: Any, batch: int, unbatched: bool) -> list:
         """One initial state per layer and direction ((N, 2H) [h | c] for an LSTM)."""

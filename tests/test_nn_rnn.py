@@ -186,3 +186,90 @@ def test_recurrent_errors_name_the_layer():
         nn.GRUCell(3, 4)(np.zeros((2, 5)))
     with pytest.raises(ValueError, match="nonlinearity"):
         nn.RNN(3, 4, nonlinearity="sigmoid")
+
+
+# ---- the LSTM layer's recurrence as one entry (ag.lstm_sequence) ----------------------------
+def _sequence_inputs(steps=4, batch=(3,), hidden=2, seed=11):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((steps, *batch, 4 * hidden)),
+            rng.standard_normal((4 * hidden, hidden)), rng.standard_normal((*batch, 2 * hidden)))
+
+
+def _steps_with_cells(projection, w_hh, state):
+    """The same recurrence step by step: a matmul, an add and `lstm_cell` per step."""
+    hidden = np.shape(w_hh)[-1]
+    states = []
+    for t in range(np.shape(projection)[0]):
+        state = ag.lstm_cell(projection[t] + ag.matmul(state[..., :hidden], ag.transpose(w_hh)), state)
+        states.append(state)
+    return ag.stack(states)
+
+
+@pytest.mark.parametrize("batch", [(3,), (2, 1), ()], ids=str)
+def test_lstm_sequence_gradients_to_second_order(batch):
+    inputs = _sequence_inputs(batch=batch)
+    assert ag.gradcheck(ag.lstm_sequence, *inputs)
+    assert ag.gradgradcheck(ag.lstm_sequence, *inputs)
+
+
+def test_lstm_sequence_is_the_steps_of_lstm_cell_and_its_fast_rule_their_gradient():
+    # The fused rule (backpropagation through time from the residual, in a plain backward)
+    # against the step-by-step graph of lstm_cell entries, and against the entry's own rule
+    # under create_graph (recomputed with table operations).
+    inputs = _sequence_inputs(steps=5, batch=(4,), hidden=3)
+    weights = RNG.standard_normal((5, 4, 6))
+    results = []
+    for how in ("fused", "steps", "fused, create_graph"):
+        leaves = [ag.Tensor(a, requires_grad=True) for a in inputs]
+        run = _steps_with_cells if how == "steps" else ag.lstm_sequence
+        out = run(*leaves)
+        grads = ag.engine.backprop(ag.sum(out * weights), np.array(1.0), inputs=tuple(leaves),
+                                   create_graph=how.endswith("create_graph"))
+        results.append((out.data, [ag.unwrap(g) for g in grads]))
+    for out, grads in results[1:]:
+        assert_close(out, results[0][0], rtol=1e-12, atol=1e-14)
+        for got, expected in zip(grads, results[0][1]):
+            assert_close(got, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_lstm_sequence_runs_one_pass_through_time_for_all_three_gradients(monkeypatch):
+    from autograd_lite.primitives import recurrent
+    calls = []
+    original = recurrent._lstm_sequence_backward
+    monkeypatch.setattr(recurrent, "_lstm_sequence_backward",
+                        lambda *args: calls.append(1) or original(*args))
+    leaves = [ag.Tensor(a, requires_grad=True) for a in _sequence_inputs()]
+    out = ag.lstm_sequence(*leaves)
+    first = RNG.standard_normal(out.shape)
+    ag.sum(out * first).backward(retain_graph=True)
+    assert len(calls) == 1
+    grads = [leaf.grad.copy() for leaf in leaves]
+    # A second backward (another gradient) is not served the first one's result.
+    for leaf in leaves:
+        leaf.grad = None
+    ag.sum(out * (2 * first)).backward()
+    assert len(calls) == 2
+    for leaf, grad in zip(leaves, grads):
+        assert_close(leaf.grad, 2 * grad, rtol=1e-12)
+
+
+def test_lstm_sequence_keeps_float32_and_checks_shapes():
+    projection, w_hh, state = (a.astype(np.float32) for a in _sequence_inputs())
+    leaves = [ag.Tensor(a, requires_grad=True) for a in (projection, w_hh, state)]
+    out = ag.lstm_sequence(*leaves)
+    ag.sum(out).backward()
+    assert out.dtype == np.float32 and all(leaf.grad.dtype == np.float32 for leaf in leaves)
+    with pytest.raises(ValueError, match="lstm_sequence"):
+        ag.lstm_sequence(projection[..., :4], w_hh, state)
+    with pytest.raises(ValueError, match="lstm_sequence"):
+        ag.lstm_sequence(projection, w_hh, state[:2])
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_the_lstm_layer_records_one_sequence_entry_per_direction(bidirectional):
+    from autograd_lite.engine import graph_nodes
+    module = nn.LSTM(3, 4, bidirectional=bidirectional, rng=np.random.default_rng(2))
+    output, _ = module(RNG.standard_normal((6, 2, 3)))
+    ops = [t.grad_fn.op.name for t in graph_nodes(output)]
+    assert ops.count("lstm_sequence") == (2 if bidirectional else 1)
+    assert "lstm_cell" not in ops

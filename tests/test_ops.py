@@ -199,6 +199,15 @@ def _reference_lstm_cell(gates, state):
     return anp.concatenate([o * anp.tanh(c), c], axis=-1)
 
 
+def _reference_lstm_sequence(projection, w_hh, state):
+    """Every step of an LSTM layer: the cell on projection[t] + h_{t-1} W_hh^T."""
+    hidden, states = w_hh.shape[-1], []
+    for t in range(projection.shape[0]):
+        state = _reference_lstm_cell(projection[t] + anp.dot(state[..., :hidden], w_hh.T), state)
+        states.append(state)
+    return anp.stack(states)
+
+
 X34 = np.arange(12.0).reshape(3, 4) / 7 - 0.8
 X234 = np.arange(24.0).reshape(2, 3, 4) / 11 - 1.0
 STRUCTURAL = [  # (name, ours, reference, inputs)
@@ -235,6 +244,9 @@ STRUCTURAL = [  # (name, ours, reference, inputs)
     ("var ddof=1", lambda x: ag.var(x, axis=1, ddof=1), lambda x: anp.var(x, axis=1, ddof=1), (X34,)),
     ("lstm_cell", ag.lstm_cell, lambda gates, state: _reference_lstm_cell(gates, state),
      (np.arange(16.0).reshape(2, 8) / 5 - 1.6, np.arange(8.0).reshape(2, 4) / 4 - 1.0)),
+    ("lstm_sequence", ag.lstm_sequence, _reference_lstm_sequence,
+     (np.sin(np.arange(48.0)).reshape(3, 2, 8), np.cos(np.arange(16.0)).reshape(8, 2),
+      np.arange(8.0).reshape(2, 4) / 4 - 1.0)),
 ]
 
 
@@ -282,7 +294,7 @@ def test_every_primitive_of_the_table_is_exercised():
                                                                 "broadcast_to", "getitem", "untake",
                                                                 "concatenate", "stack", "astype",
                                                                 "softmax_cross_entropy",
-                                                                "lstm_cell"}
+                                                                "lstm_cell", "lstm_sequence"}
     covered |= {name for name, _ in WINDOW_ENTRIES}
     # (the piecewise activations: closed forms, gradcheck and gradgradcheck in test_activations)
     covered |= {"leaky_relu", "elu", "softplus", "hardtanh"}
@@ -379,6 +391,30 @@ def test_max_pool_gives_a_tied_window_s_gradient_to_its_first_maximum():
     x = ag.tensor(np.array([[[[1.0, 3.0], [3.0, 2.0]]]]), requires_grad=True)
     ag.max_pool2d(x, 2).sum().backward()
     assert_close(x.grad, [[[[0.0, 1.0], [0.0, 0.0]]]])
+
+
+@pytest.mark.parametrize("shape,kernel,stride,padding", [
+    ((4, 3, 8, 8), (2, 2), (2, 2), ((0, 0), (0, 0))),   # windows side by side, covering x
+    ((3, 2, 5, 7), (2, 2), (2, 2), ((0, 0), (0, 0))),   # side by side, a remainder unread
+    ((3, 2, 6, 6), (2, 3), (2, 3), ((0, 0), (0, 0))),
+    ((3, 2, 5, 7), (3, 2), (2, 2), ((1, 1), (0, 1))),   # overlapping and padded
+], ids=str)
+@pytest.mark.parametrize("with_nan", [False, True])
+def test_max_pool_routing_agrees_with_the_winners(shape, kernel, stride, padding, with_nan):
+    # The scatter (a fast path for side-by-side windows, a general one) against routing
+    # by the winners array (the gather's), on values with many ties and optionally a NaN.
+    from importlib import import_module
+    conv = import_module("autograd_lite.primitives.conv")
+    x = np.round(RNG.standard_normal(shape) * 2) / 2
+    if with_nan:
+        x[0, 0, 1, 1] = np.nan
+    options = dict(kernel=kernel, stride=stride, padding=padding)
+    g = RNG.standard_normal(P.max_pool(x, **options).shape)
+    winners = conv._winners(x, kernel, stride, padding)
+    offsets = conv._offsets(kernel, stride, (1,) * len(kernel), g.shape[2:])
+    expected = conv._scatter(x.shape, padding, ((index, g * (winners == k))
+                                                for k, index in enumerate(offsets)))
+    assert np.array_equal(P.max_pool_scatter(g, x, **options).data, expected)
 
 
 def _window_entries():

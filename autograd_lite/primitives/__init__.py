@@ -22,7 +22,7 @@ from .elementwise import (abs, add, arccos, arccosh, arcsin, arcsinh, arctan, ar
 from .linalg import (cholesky, det, eigh, einsum, inv, matmul, pinv, qr, slogdet, solve, svd,
                      tensordot)
 from .losses import softmax_cross_entropy
-from .recurrent import lstm_cell
+from .recurrent import lstm_cell, lstm_sequence
 from .reductions import cumprod, cumsum, logsumexp, max, min, norm, prod, sum
 from .shape import (PAD_COPYING_MODES, along_axis_key, astype, broadcast_to, concatenate, getitem,
                     pad, reshape, sliding_window_view, sort, stack, transpose, untake, unwindow,

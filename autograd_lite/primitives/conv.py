@@ -21,6 +21,7 @@ gradient with ``max_pool_scatter``, whose adjoint is ``max_pool_gather``.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -37,14 +38,22 @@ from ..tensor import unwrap
 # with small images the batch is the longest contiguous run, so the window copies, the
 # strided adds and the matmuls stream instead of hopping over 4-element image rows.
 # NumPy's elementwise operations keep the layout, so it carries from layer to layer.
-def _batch_last(shape: tuple, dtype, fill: float = 0.0) -> np.ndarray:
-    """A new (N, C, *spatial) array stored batch innermost, filled with ``fill``."""
-    return np.moveaxis(np.full(shape[1:] + shape[:1], fill, dtype=dtype), -1, 0)
+def _batch_last(shape: tuple, dtype, fill: float | None = 0.0) -> np.ndarray:
+    """A new (N, C, *spatial) array stored batch innermost, filled with ``fill`` (None:
+    left uninitialised, for a caller that writes every element)."""
+    stored = shape[1:] + shape[:1]
+    return _batch_first(np.empty(stored, dtype=dtype) if fill is None
+                        else np.full(stored, fill, dtype=dtype))
+
+
+def _batch_first(a: np.ndarray) -> np.ndarray:
+    """(C, *spatial, N) -> (N, C, *spatial), a view (np.moveaxis, without its checks)."""
+    return a.transpose((a.ndim - 1,) + tuple(range(a.ndim - 1)))
 
 
 def _moved(a: np.ndarray) -> np.ndarray:
     """(N, C, *spatial) -> (C, *spatial, N), a view (contiguous when stored batch innermost)."""
-    return np.moveaxis(a, 0, -1)
+    return a.transpose(tuple(range(1, a.ndim)) + (0,))
 
 
 def _pad(x: np.ndarray, padding: tuple, value: float = 0.0) -> np.ndarray:
@@ -76,10 +85,15 @@ def _output_shape(padded_shape: tuple, kernel: tuple, stride: tuple, dilation: t
                  for n, k, s, d in zip(padded_shape[2:], kernel, stride, dilation))
 
 
+def _positions(kernel: tuple):
+    """Every kernel offset, in C order (np.ndindex's order, without its overhead)."""
+    return itertools.product(*(range(k) for k in kernel))
+
+
 def _offsets(kernel: tuple, stride: tuple, dilation: tuple, out: tuple):
     """For each kernel offset (C order), the spatial index of the padded input's elements
     it reads, one per output position: strided slices (so views)."""
-    for offset in np.ndindex(*kernel):
+    for offset in _positions(kernel):
         yield tuple(slice(k * d, k * d + s * (m - 1) + 1, s)
                     for k, d, s, m in zip(offset, dilation, stride, out))
 
@@ -110,7 +124,7 @@ def _conv(x, w, *, stride, padding, dilation, groups):
     cols = _columns(x, w.shape[2:], stride, padding, dilation, groups)
     y = w.reshape(groups, o // groups, -1) @ cols  # (G, O/G, P * N)
     out = _output_shape(_padded_shape(x.shape, padding), w.shape[2:], stride, dilation)
-    return np.moveaxis(y.reshape((o,) + out + (x.shape[0],)), -1, 0), cols
+    return _batch_first(y.reshape((o,) + out + (x.shape[0],))), cols
 
 
 def _conv_input_grad(g, w, *, x_shape, stride, padding, dilation, groups):
@@ -121,7 +135,7 @@ def _conv_input_grad(g, w, *, x_shape, stride, padding, dilation, groups):
     shares = shares.reshape((x_shape[1],) + kernel + out + (x_shape[0],))  # (C, *k, *out, N)
     dx = _batch_last(_padded_shape(tuple(x_shape), padding), shares.dtype)
     target = _moved(dx)
-    for offset, index in zip(np.ndindex(*kernel), _offsets(kernel, stride, dilation, out)):
+    for offset, index in zip(_positions(kernel), _offsets(kernel, stride, dilation, out)):
         target[(slice(None),) + index] += shares[(slice(None),) + offset]
     return _crop(dx, tuple(x_shape), padding)
 
@@ -225,13 +239,18 @@ def _max_pool(x, *, kernel, stride, padding):
     return best
 
 
+def _window_max(views: list) -> np.ndarray:
+    best = views[0].copy(order="K")
+    for view in views[1:]:
+        np.maximum(best, view, out=best)
+    return best
+
+
 def _winners(x, kernel, stride, padding) -> np.ndarray:
     """(N, C, *out): the kernel offset (C order) of each window's maximum, the first one
     where several tie (PyTorch's choice): offsets matching the max, last to first."""
     views = _pool_views(x, kernel, stride, padding, _lowest(x.dtype))
-    best = views[0].copy(order="K")
-    for view in views[1:]:
-        np.maximum(best, view, out=best)
+    best = _window_max(views)
     winners = np.zeros_like(best, dtype=np.int16 if len(views) < 2 ** 15 else np.intp)
     for k in range(len(views) - 1, -1, -1):  # the first match writes last
         np.copyto(winners, k, where=views[k] == best)
@@ -239,11 +258,37 @@ def _winners(x, kernel, stride, padding) -> np.ndarray:
 
 
 def _max_pool_scatter(g, x, *, kernel, stride, padding):
-    """Each window's gradient ``g`` to the element of ``x`` that won the window."""
-    winners = _winners(x, kernel, stride, padding)
-    offsets = _offsets(kernel, stride, _ones(len(kernel)), g.shape[2:])
-    return _scatter(x.shape, padding,
-                    ((index, g * (winners == k)) for k, index in enumerate(offsets)))
+    """Each window's gradient ``g`` to the element of ``x`` that won the window (the first
+    maximum: each offset in turn takes what is left of ``g`` where it matches the max; a
+    window whose max is NaN matches nowhere and, as in `_winners`, goes to offset 0)."""
+    views = _pool_views(x, kernel, stride, padding, _lowest(x.dtype))
+    best = _window_max(views)
+    offsets = [(slice(None), slice(None)) + index
+               for index in _offsets(kernel, stride, _ones(len(kernel)), g.shape[2:])]
+    nan = best.dtype.kind in "fc" and np.isnan(best).any()
+    if tuple(stride) == tuple(kernel) and not nan and not any(b or a for b, a in padding):
+        # Windows side by side (2x2 pooling with stride 2): each element is read by at most
+        # one window, so each offset's share is written in place, not added to zeros.
+        covered = all(n == k * m for n, k, m in zip(x.shape[2:], kernel, g.shape[2:]))
+        dx = _batch_last(x.shape, g.dtype, None if covered else 0.0)
+        rest = g
+        for k, (view, index) in enumerate(zip(views, offsets)):
+            share = dx[index]
+            np.multiply(rest, view == best, out=share)
+            if k == 0:
+                rest = rest - share
+            elif k < len(views) - 1:
+                rest -= share
+        return dx
+    dx = _batch_last(_padded_shape(x.shape, padding), g.dtype)
+    rest = g
+    for view, index in zip(views, offsets):
+        part = np.where(view == best, rest, 0)
+        dx[index] += part
+        rest = rest - part
+    if nan:
+        dx[offsets[0]] += np.where(np.isnan(best), rest, 0)
+    return _crop(dx, x.shape, padding)
 
 
 def _max_pool_gather(h, x, *, kernel, stride, padding):

@@ -71,3 +71,138 @@ def _lstm_cell_vjp_state(g, ans, gates, state, residual=None):
 # c' = f c + i g,  h' = o tanh(c'),  with i, f, o = sigmoid and g = tanh of the gate slices.
 lstm_cell = primitive(_lstm_cell, name="lstm_cell", residual=True).defvjp(
     _lstm_cell_vjp_gates, _lstm_cell_vjp_state)
+
+
+# ---- a whole LSTM layer's recurrence as one entry ------------------------------------------
+# A layer run step by step records a handful of nodes per step (the gate matmul, the adds,
+# the cell, the slices of the state), and each slice's rule scatters into zeros of the full
+# shape.  One entry for the recurrence keeps the forward and backpropagation through time in
+# NumPy loops over preallocated arrays, as a hand-written LSTM does: per step one matmul each
+# way and the cell's elementwise work; the weight gradient of all steps is one matmul.
+
+def _lstm_sequence(projection, w_hh, state):
+    """``projection`` (T, ..., 4H): each step's ``x_t W_ih^T`` plus the biases, PyTorch's gate
+    order; ``w_hh`` (4H, H); ``state`` (..., 2H) the initial [h | c].  Returns every step's
+    [h | c] (T, ..., 2H) and the residual (gate activations (T, ..., 4H), tanh c (T, ..., H)).
+
+    The four gates' activations are one sigmoid over a step's contiguous (..., 4H) block,
+    the cell gate's tanh as ``tanh x = 2 sigmoid(2x) - 1``: so the gate pre-activations are
+    computed negated (and the cell gate's doubled), which folds into ``projection`` and
+    ``w_hh`` once, and each step is one matmul written in place, one exp and a few cheap
+    operations.  Where e^-x overflows the sigmoid is exactly 0 (and tanh -1).
+    """
+    hidden = w_hh.shape[-1]
+    dtype = np.result_type(projection, w_hh, state)
+    scale = np.full(4 * hidden, -1, dtype=dtype)
+    scale[2 * hidden:3 * hidden] = -2
+    negated = projection * scale
+    w_negated = np.ascontiguousarray((w_hh * scale[:, None]).T)  # (H, 4H)
+    out = np.empty(projection.shape[:-1] + (2 * hidden,), dtype=dtype)
+    act = np.empty(projection.shape, dtype=dtype)
+    tanh_c = np.empty(projection.shape[:-1] + (hidden,), dtype=dtype)
+    previous = state
+    with np.errstate(over="ignore"):
+        for t in range(projection.shape[0]):
+            a = act[t]
+            np.matmul(previous[..., :hidden], w_negated, out=a)
+            a += negated[t]
+            np.exp(a, out=a)
+            a += 1
+            np.reciprocal(a, out=a)  # i, f, sigmoid(2 x_g), o
+            cell = a[..., 2 * hidden:3 * hidden]
+            cell *= 2
+            cell -= 1  # g = tanh x_g
+            c = out[t, ..., hidden:]
+            np.multiply(a[..., hidden:2 * hidden], previous[..., hidden:], out=c)
+            c += a[..., :hidden] * cell
+            np.tanh(c, out=tanh_c[t])
+            np.multiply(a[..., 3 * hidden:], tanh_c[t], out=out[t, ..., :hidden])
+            previous = out[t]
+    return out, (act, tanh_c)
+
+
+def _lstm_sequence_backward(g, ans, projection, w_hh, state, residual):
+    """Backpropagation through time from the residual (a plain backward): the gradients of
+    (projection, w_hh, state), all three at once."""
+    act, tanh_c = residual
+    hidden = w_hh.shape[-1]
+    steps = projection.shape[0]
+    # Each gate's derivative for all steps at once: s (1 - s) for the sigmoids, 1 - g^2 for
+    # the tanh gate; and tanh'(c) = 1 - tanh^2 c.  dgates is then one product per step.
+    dgates = act * (1 - act)
+    cell = act[..., 2 * hidden:3 * hidden]
+    np.multiply(cell, cell, out=dgates[..., 2 * hidden:3 * hidden])
+    np.subtract(1, dgates[..., 2 * hidden:3 * hidden], out=dgates[..., 2 * hidden:3 * hidden])
+    dtanh_c = tanh_c * tanh_c
+    np.subtract(1, dtanh_c, out=dtanh_c)
+    w_hh = np.ascontiguousarray(w_hh)
+    factors = np.empty(act.shape[1:], dtype=dgates.dtype)  # what multiplies each gate's derivative
+    dh = dc = None  # what flows into the previous step's h and c
+    for t in range(steps - 1, -1, -1):
+        a = act[t]
+        dh_t = g[t, ..., :hidden] if dh is None else g[t, ..., :hidden] + dh
+        dc_t = dh_t * a[..., 3 * hidden:]
+        dc_t *= dtanh_c[t]
+        dc_t += g[t, ..., hidden:]
+        if dc is not None:
+            dc_t += dc
+        c_previous = state[..., hidden:] if t == 0 else ans[t - 1, ..., hidden:]
+        np.multiply(dc_t, a[..., 2 * hidden:3 * hidden], out=factors[..., :hidden])  # i: dc g
+        np.multiply(dc_t, c_previous, out=factors[..., hidden:2 * hidden])           # f: dc c_{t-1}
+        np.multiply(dc_t, a[..., :hidden], out=factors[..., 2 * hidden:3 * hidden])  # g: dc i
+        np.multiply(dh_t, tanh_c[t], out=factors[..., 3 * hidden:])                  # o: dh tanh c
+        d = dgates[t]
+        d *= factors
+        dh = d @ w_hh
+        dc = dc_t * a[..., hidden:2 * hidden]
+    h_previous = np.empty(ans.shape[:-1] + (hidden,), dtype=ans.dtype)
+    h_previous[0] = state[..., :hidden]
+    h_previous[1:] = ans[:-1, ..., :hidden]
+    dw = dgates.reshape(-1, 4 * hidden).T @ h_previous.reshape(-1, hidden)
+    return dgates, dw, np.concatenate([dh, dc], axis=-1)
+
+
+def _lstm_sequence_graph(g, ans, projection, w_hh, state):
+    """The same gradients with table operations (under create_graph, so they are
+    differentiable again): each step's cell rule, and the matmuls, recorded."""
+    from .linalg import matmul
+    from .shape import transpose
+    hidden = w_hh.shape[-1]
+    w_t = transpose(w_hh)
+    dgates, carry = [None] * projection.shape[0], None
+    for t in range(projection.shape[0] - 1, -1, -1):
+        previous = state if t == 0 else ans[t - 1]
+        gates = projection[t] + matmul(previous[..., :hidden], w_t)
+        g_t = g[t] if carry is None else g[t] + carry
+        dgates[t] = _lstm_cell_vjp_gates(g_t, ans[t], gates, previous)
+        dc = _lstm_cell_vjp_state(g_t, ans[t], gates, previous)[..., hidden:]
+        carry = np.concatenate([matmul(dgates[t], w_hh), dc], axis=-1)
+    dgates = np.stack(dgates)
+    h_previous = np.concatenate([state[None, ..., :hidden], ans[:-1, ..., :hidden]], axis=0)
+    dw = matmul(transpose(np.reshape(dgates, (-1, 4 * hidden))),
+                np.reshape(h_previous, (-1, hidden)))
+    return dgates, dw, carry
+
+
+def _lstm_sequence_vjp(argnum):
+    def rule(g, ans, projection, w_hh, state, residual=None):
+        if residual is None:  # create_graph: recompute with table operations
+            return _lstm_sequence_graph(g, ans, projection, w_hh, state)[argnum]
+        # One backward pass through time serves all three rules: the first computes it and
+        # leaves it on the residual for the others, keyed by this gradient ``g``.
+        if len(residual) == 2 or residual[2] is not g:
+            residual[2:] = [g, _lstm_sequence_backward(g, ans, projection, w_hh, state,
+                                                       residual[:2])]
+        return residual[3][argnum]
+    return rule
+
+
+def _lstm_sequence_forward(projection, w_hh, state):
+    out, (act, tanh_c) = _lstm_sequence(projection, w_hh, state)
+    return out, [act, tanh_c]  # a list: the rules add their shared result to it
+
+
+# Every step of an LSTM layer: c_t = f c_{t-1} + i g, h_t = o tanh(c_t), with the gates
+# projection[t] + h_{t-1} W_hh^T as in `lstm_cell`.
+lstm_sequence = primitive(_lstm_sequence_forward, name="lstm_sequence", residual=True).defvjp(
+    _lstm_sequence_vjp(0), _lstm_sequence_vjp(1), _lstm_sequence_vjp(2))
