@@ -551,9 +551,7 @@ def take_along_axis(arr, indices, axis=-1) -> Tensor:
     if indices.ndim != ndim:
         raise ValueError(f"take_along_axis: indices of {indices.ndim} dimensions for an "
                          f"array of {ndim}: they must have the same number")
-    indices = np.broadcast_to(indices, np.broadcast_shapes(
-        indices.shape, np.shape(unwrap(arr))[:axis] + (1,) + np.shape(unwrap(arr))[axis + 1:]))
-    return P.getitem(arr, key=P.along_axis_key(indices, axis))
+    return P.getitem(arr, key=P.along_axis_key(indices, axis, np.shape(unwrap(arr))))
 
 
 @implements(np.sort)

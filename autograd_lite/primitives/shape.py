@@ -50,13 +50,13 @@ untake = primitive(_untake, name="untake").defvjp(
     lambda g, ans, x, key, shape: g[key])
 
 
-def along_axis_key(indices: np.ndarray, axis: int) -> tuple:
-    """The fancy index that picks ``indices`` (as many axes as the array, broadcasting)
-    along ``axis`` and keeps every other axis in place: ``x[key]`` is NumPy's
-    ``take_along_axis(x, indices, axis)``."""
-    ndim = indices.ndim
+def along_axis_key(indices: np.ndarray, axis: int, shape: tuple) -> tuple:
+    """The fancy index that picks ``indices`` (as many axes as the array of ``shape``,
+    broadcasting against it) along ``axis`` and keeps every other axis in place:
+    ``x[key]`` is NumPy's ``take_along_axis(x, indices, axis)``."""
+    ndim = len(shape)
     return tuple(indices if k == axis else
-                 np.arange(indices.shape[k]).reshape([-1 if j == k else 1 for j in range(ndim)])
+                 np.arange(shape[k]).reshape([-1 if j == k else 1 for j in range(ndim)])
                  for k in range(ndim))
 
 
@@ -72,7 +72,7 @@ def _sort_vjp(g, ans, x, axis=-1, residual=None):
     # stable sort put in that place.  The order is found inside the entry, at every call
     # (a compiled replay sorts again), and recomputed under create_graph.
     order = np.argsort(unwrap(x), axis=axis, kind="stable") if residual is None else residual
-    return g[along_axis_key(np.argsort(order, axis=axis), axis % order.ndim)]
+    return g[along_axis_key(np.argsort(order, axis=axis), axis % order.ndim, order.shape)]
 
 
 # sort along one axis; the residual is the permutation.
