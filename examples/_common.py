@@ -448,7 +448,7 @@ def progress(iterable: Iterable, description: str, total: int | None = None, ena
     return tqdm(iterable, desc=description, total=total, leave=False, mininterval=0.5)
 
 
-def _pyplot():
+def load_pyplot():
     # Plots are written to files only; the Agg backend needs no display.
     import matplotlib
 
@@ -507,7 +507,7 @@ def plot_loss_curve_panels(
     log_x: bool = False,
 ) -> Path:
     """Write one PNG with a panel per entry of `panels` (title -> curves, as `plot_loss_curves`)."""
-    plt = _pyplot()
+    plt = load_pyplot()
     figure, axes_row = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), squeeze=False)
     for axes, (title, curves) in zip(axes_row[0], panels.items()):
         _draw_curves(axes, curves, title, xlabel, ylabel, log_y, log_x)
@@ -525,7 +525,7 @@ def class_colours(n_classes: int) -> tuple[Any, Any]:
     """
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
-    plt = _pyplot()
+    plt = load_pyplot()
     if n_classes <= 2:
         colours = ["#3b4cc0", "#b40426"][:max(n_classes, 1)]
     else:
@@ -589,7 +589,7 @@ def plot_decision_boundaries(
     """
     from matplotlib.patches import Patch
 
-    plt = _pyplot()
+    plt = load_pyplot()
     rows = (len(panels) + columns - 1) // columns
     columns = min(columns, len(panels))
     key_columns = 6
@@ -618,7 +618,7 @@ def plot_decision_boundaries(
 def plot_predictions(path: Path, panels: Sequence[tuple[str, np.ndarray, np.ndarray]], xlabel: str = "true y",
                      ylabel: str = "predicted y") -> Path:
     """Write a row of predicted-vs-true scatter plots (one per (title, true, predicted)) to a PNG."""
-    plt = _pyplot()
+    plt = load_pyplot()
     figure, axes_row = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False)
     for axes, (title, true, predicted) in zip(axes_row[0], panels):
         true, predicted = np.ravel(true), np.ravel(predicted)

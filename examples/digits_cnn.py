@@ -17,7 +17,7 @@ from sklearn.model_selection import train_test_split
 
 import autograd_lite as ag
 import nn
-from examples._common import ExampleResult, _pyplot, plot_loss_curves, progress, relative_error
+from examples._common import ExampleResult, load_pyplot, plot_loss_curves, progress, relative_error
 
 NAME = "digits_cnn"
 TUTORIAL = "gallery: a CNN on sklearn's 8x8 digits (beyond the tutorials)"
@@ -82,7 +82,7 @@ def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
 
 def plot_filters_and_mistakes(path: Path, model: nn.Sequential, X: np.ndarray, y: np.ndarray) -> Path:
     """The 16 first-layer filters, and test digits with the model's guesses (misses in red)."""
-    plt = _pyplot()
+    plt = load_pyplot()
     with ag.no_grad():
         predicted = model(X).data.argmax(axis=1)
     wrong = np.flatnonzero(predicted != y)

@@ -101,14 +101,14 @@ hardtanh = primitive(lambda x, min_val=-1.0, max_val=1.0: np.clip(x, min_val, ma
     g * ((unwrap(x) > min_val) & (unwrap(x) < max_val)))
 
 
-def _stable_sigmoid(x):
+def sigmoid_array(x):
     # 1 / (1 + e^-x) is accurate everywhere; where e^-x overflows to inf the result is
     # the exact limit 0, so only NumPy's overflow warning needs silencing.
     with np.errstate(over="ignore"):
         return 1 / (1 + np.exp(-x))
 
 
-sigmoid = primitive(_stable_sigmoid, name="sigmoid").defvjp(
+sigmoid = primitive(sigmoid_array, name="sigmoid").defvjp(
     lambda g, ans, x: g * ans * (1 - ans))
 # clip: the gradient passes where lo <= x <= hi (bounds included) and is 0 outside.
 clip = primitive(lambda x, lo, hi: np.clip(x, lo, hi), name="clip").defvjp(

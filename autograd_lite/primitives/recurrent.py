@@ -1,4 +1,5 @@
-"""Recurrent cells: one LSTM step's elementwise part as one entry.
+"""Recurrent entries: one LSTM step's elementwise part (`lstm_cell`), and a whole LSTM
+layer's recurrence (`lstm_sequence`, below).
 
 An LSTM step is one matmul for all four gates (outside, in the caller) and then a dozen
 elementwise operations; recorded one by one they would cost a dozen nodes per time
@@ -11,7 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..recording import call_in_rule, primitive
-from .elementwise import _stable_sigmoid, sigmoid
+from .elementwise import sigmoid_array, sigmoid
+from .linalg import matmul
+from .shape import transpose
 
 
 def _lstm_cell(gates, state):
@@ -19,7 +22,7 @@ def _lstm_cell(gates, state):
     ``state`` (..., 2H) = [h | c] of the previous step.  Returns the new [h | c] (..., 2H)
     and the residual (the gate activations and tanh(c)) for the rules."""
     hidden = state.shape[-1] // 2
-    act = _stable_sigmoid(gates)
+    act = sigmoid_array(gates)
     act[..., 2 * hidden:3 * hidden] = np.tanh(gates[..., 2 * hidden:3 * hidden])
     i, f, g, o = (act[..., k * hidden:(k + 1) * hidden] for k in range(4))
     out = np.empty_like(state)
@@ -165,8 +168,6 @@ def _lstm_sequence_backward(g, ans, projection, w_hh, state, residual):
 def _lstm_sequence_graph(g, ans, projection, w_hh, state):
     """The same gradients with table operations (under create_graph, so they are
     differentiable again): each step's cell rule, and the matmuls, recorded."""
-    from .linalg import matmul
-    from .shape import transpose
     hidden = w_hh.shape[-1]
     w_t = transpose(w_hh)
     dgates, carry = [None] * projection.shape[0], None
