@@ -242,6 +242,7 @@ def normalize_axes(axis, ndim: int, function: str) -> tuple:
 tan, arcsin, arccos, arctan, arctan2 = P.tan, P.arcsin, P.arccos, P.arctan, P.arctan2
 sinh, cosh, arcsinh, arccosh, arctanh = P.sinh, P.cosh, P.arcsinh, P.arccosh, P.arctanh
 log2, log10, exp2, logaddexp, logaddexp2 = P.log2, P.log10, P.exp2, P.logaddexp, P.logaddexp2
+cbrt, hypot = P.cbrt, P.hypot
 remainder = mod = P.remainder
 fmod, floor_divide, sign, floor, ceil = P.fmod, P.floor_divide, P.sign, P.floor, P.ceil
 rint, trunc = P.rint, P.trunc
@@ -332,6 +333,53 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims: bool = False, where=No
     count = sum(P.not_nan(a), axis=axis, keepdims=keepdims)
     with np.errstate(invalid="ignore", divide="ignore"):
         return sum(_without_nans(a), axis=axis, keepdims=keepdims) / count
+
+
+@implements(np.nanvar)
+def nanvar(a, axis=None, dtype=None, out=None, ddof: int = 0, keepdims: bool = False,
+           where=None) -> Tensor:
+    """`var` of the values that are not NaN: squared deviations from `nanmean`, summed,
+    divided by their count minus ``ddof``."""
+    _refuse("nanvar", dtype=dtype, out=out, where=where)
+    # 0 where a is NaN, before squaring: so no 0 * NaN reaches the gradient of the mean.
+    deviation = _without_nans(a - nanmean(a, axis=axis, keepdims=True))
+    count = sum(P.not_nan(a), axis=axis, keepdims=keepdims)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sum(deviation * deviation, axis=axis, keepdims=keepdims) / (count - ddof)
+
+
+@implements(np.nanstd)
+def nanstd(a, axis=None, dtype=None, out=None, ddof: int = 0, keepdims: bool = False,
+           where=None) -> Tensor:
+    """``sqrt(nanvar)``."""
+    _refuse("nanstd", dtype=dtype, out=out, where=where)
+    return P.sqrt(nanvar(a, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+_NOT_GIVEN = object()  # (diff's prepend and append: None is a value to NumPy)
+
+
+@implements(np.diff)
+def diff(a, n: int = 1, axis: int = -1, prepend=_NOT_GIVEN, append=_NOT_GIVEN) -> Tensor:
+    """The ``n``-th difference along ``axis``: ``a[1:] - a[:-1]``, ``n`` times, after
+    joining ``prepend`` / ``append`` (a scalar counts as one slice) at the ends."""
+    ndim = _ndim(a)
+    if ndim == 0:
+        raise ValueError("diff requires input that is at least one dimensional")
+    axis = normalize_axes(axis, ndim, "diff")[0]
+    if int(n) != n or n < 0:
+        raise ValueError(f"diff: order must be a non-negative integer, got n={n!r}")
+    shape = np.shape(unwrap(a))
+    ends = [e for e in (prepend, append) if e is not _NOT_GIVEN]
+    if ends:
+        one_slice = shape[:axis] + (1,) + shape[axis + 1:]
+        ends = [P.broadcast_to(e, shape=one_slice) if np.ndim(unwrap(e)) == 0 else e for e in ends]
+        before = [ends.pop(0)] if prepend is not _NOT_GIVEN else []
+        a = P.concatenate(*before, a, *ends, axis=axis)
+    for _ in range(int(n)):
+        a = (P.getitem(a, key=_along(axis, ndim, slice(1, None)))
+             - P.getitem(a, key=_along(axis, ndim, slice(None, -1))))
+    return a
 
 
 @implements(np.average)

@@ -121,7 +121,7 @@ NUMPY_ON_TENSORS = types.SimpleNamespace(
 SECOND_ROUND = """tan arcsin arccos arctan arctan2 sinh cosh arcsinh arccosh arctanh log2 log10 exp2
 logaddexp logaddexp2 reciprocal sign floor ceil round rint trunc remainder floor_divide cumsum
 prod std nansum nanmean tensordot inner kron trace diag triu tril moveaxis ravel atleast_1d
-atleast_2d atleast_3d vstack hstack dstack column_stack amax amin""".split()
+atleast_2d atleast_3d vstack hstack dstack column_stack amax amin hypot diff""".split()
 
 
 def _positions(shape):
@@ -291,6 +291,7 @@ vars(HIPS).update(
     split=hips_split(np.split), array_split=hips_split(np.array_split), repeat=hips_repeat,
     tile=hips_tile, sort=lambda x, axis=-1: hips_take_along_axis(
         x, np.argsort(getval(x), axis=axis, kind="stable"), axis),
+    cbrt=lambda x: anp.sign(x) * anp.abs(x) ** (1 / 3),  # (HIPS has no cbrt derivative)
     take_along_axis=hips_take_along_axis, flip=hips_flip, roll=hips_roll, rot90=hips_rot90,
     diagonal=hips_diagonal, pad=hips_pad, sliding_window_view=hips_sliding_window_view,
     linalg=types.SimpleNamespace(norm=hips_norm, det=anp.linalg.det, slogdet=anp.linalg.slogdet,
@@ -299,7 +300,7 @@ vars(HIPS).update(
                                  svd=anp.linalg.svd))
 for _name in ("fmod", "cumprod", "ptp", "average", "einsum", "outer", "split", "array_split",
               "repeat", "tile", "sort", "take_along_axis", "flip", "roll", "rot90", "diagonal",
-              "pad", "linalg"):
+              "pad", "linalg", "cbrt"):
     setattr(NUMPY_ON_TENSORS, _name, getattr(np, _name))
 NUMPY_ON_TENSORS.sliding_window_view = np.lib.stride_tricks.sliding_window_view
 
@@ -800,6 +801,16 @@ def scan(function: str):
     return op
 
 
+def diff(p: Program):
+    x = p.pick(lambda v: v.ndim >= 1 and max(v.shape) >= 2)
+    if x is None:
+        return None
+    shape = p.value(x).shape
+    axis = p.rng.choice([k for k, n in enumerate(shape) if n >= 2])
+    n = p.rng.randint(1, min(2, shape[axis] - 1))
+    return f"B.diff({x}, n={n}, axis={axis - len(shape) if p.rng.random() < 0.5 else axis})"
+
+
 def prod(p: Program):
     """(Not where an element is near 0: HIPS' rule divides by it.)"""
     x = p.pick(away_from_zero)
@@ -1111,7 +1122,8 @@ SECOND_ROUND_OPERATIONS = [
     unary("arcsinh"), shifted("arccosh", "{x} * {x} + 1.25"), unary("arctanh", between(-0.9, 0.9)),
     unary("log2", between(0.05, BOUND)), unary("log10", between(0.05, BOUND)),
     unary("exp2", between(-BOUND, 5)), unary("reciprocal", lambda v: np.all(np.abs(v) > 0.1)),
-    arctan2,
+    arctan2, binary("hypot", ok=lambda x, y: np.all(np.hypot(x, y) > 0.1)),
+    unary("cbrt", lambda v: np.all(np.abs(v) > 0.05)), diff,
     binary("logaddexp"),
     binary("logaddexp2"), step("sign"), step("floor"), step("ceil"), step("round"), step("rint"),
     step("trunc"), quotient("%"), quotient("remainder"), quotient("fmod"), quotient("floor_divide"),
@@ -1287,7 +1299,7 @@ OPERATION_WORDS = [" + ", " - ", " * ", " / ", " ** ", "B.exp(", "B.log(", "B.sq
 # The second round's operations (a part of OPERATIONS), looked for in short programs of
 # those operations alone: in full programs each is rare enough to make the search slow.
 SECOND_ROUND_WORDS = [
-                   "B.tan(", "B.arcsin(", "B.arccos(", "B.arctan(", "B.arctan2(", "B.sinh(",
+                   "B.hypot(", "B.cbrt(", "B.diff(", "B.tan(", "B.arcsin(", "B.arccos(", "B.arctan(", "B.arctan2(", "B.sinh(",
                    "B.cosh(", "B.arcsinh(", "B.arccosh(", "B.arctanh(", "B.log2(", "B.log10(",
                    "B.exp2(", "B.logaddexp(", "B.logaddexp2(", "B.reciprocal(", "B.sign(",
                    "B.floor(", "B.ceil(", "B.round(", "B.rint(", "B.trunc(", " % ",

@@ -14,8 +14,8 @@ Conventions at kinks are stated beside their rules.
 from .conv import (avg_pool, avg_pool_backward, conv, conv_input_grad, conv_weight_grad,
                    max_pool, max_pool_gather, max_pool_scatter)
 from .elementwise import (abs, add, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh,
-                          ceil, clip, cos, cosh, divide, elu, exp, exp2, expm1, floor, floor_divide,
-                          fmod, hardtanh, leaky_relu, log, log1p, log2, log10, logaddexp, logaddexp2,
+                          cbrt, ceil, clip, cos, cosh, divide, elu, exp, exp2, expm1, floor, floor_divide,
+                          fmod, hardtanh, hypot, leaky_relu, log, log1p, log2, log10, logaddexp, logaddexp2,
                           maximum, minimum, multiply, nan_to_num, negative, not_nan, power, relu,
                           remainder, rint, round, sigmoid, sign, sin, sinh, softplus, sqrt, subtract,
                           tan, tanh, trunc)

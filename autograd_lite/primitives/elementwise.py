@@ -59,6 +59,14 @@ cos = primitive(np.cos).defvjp(
     lambda g, ans, x: -g * np.sin(x))
 tanh = primitive(np.tanh).defvjp(
     lambda g, ans, x: g * (1 - ans * ans))
+# cbrt: d/dx x^(1/3) = 1 / (3 cbrt(x)^2): infinite at 0 (as sqrt's).
+cbrt = primitive(np.cbrt).defvjp(
+    lambda g, ans, x: g / (3 * ans * ans))
+# hypot: sqrt(x^2 + y^2), gradients x / hypot and y / hypot (0/0 = NaN at x = y = 0,
+# where it has no derivative).
+hypot = primitive(np.hypot).defvjp(
+    lambda g, ans, x, y: g * x / ans,
+    lambda g, ans, x, y: g * y / ans)
 # abs: gradient sign(x), 0 at x == 0 (the midpoint of the subgradient [-1, 1]).
 abs = primitive(np.absolute, name="abs").defvjp(
     lambda g, ans, x: g * np.sign(unwrap(x)))
