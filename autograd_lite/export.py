@@ -420,6 +420,19 @@ def _sort(s: Step) -> str:
     return g.add("TopK", [s.input(0), k], n_outputs=2, axis=int(axis), largest=0, sorted=1)
 
 
+def _cbrt(s: Step) -> str:
+    # ONNX has no cube root: sign(x) |x|^(1/3), real for negative x as NumPy's cbrt.
+    g, x = s.graph, s.input(0, s.out.dtype)
+    root = g.add("Pow", [g.add("Abs", [x]), g.constant(1.0 / 3.0, s.out.dtype)])
+    return g.add("Mul", [g.add("Sign", [x]), root])
+
+
+def _hypot(s: Step) -> str:
+    g = s.graph
+    x, y = s.inputs(s.out.dtype)
+    return g.add("Sqrt", [g.add("Add", [g.add("Mul", [x, x]), g.add("Mul", [y, y])])])
+
+
 def _not_nan(s: Step) -> str:
     g = s.graph
     return g.add("Cast", [g.add("Not", [g.add("IsNaN", [s.input(0)])])],
@@ -706,6 +719,8 @@ ONNX_OPS: dict[str, Callable[[Step], str]] = {
     "softplus": _softplus,
     "hardtanh": _hardtanh,
     "not_nan": _not_nan,
+    "cbrt": _cbrt,
+    "hypot": _hypot,  # (sqrt(x^2 + y^2): overflows where NumPy's hypot does not, past 1e154)
     # reductions
     "sum": _reduction("ReduceSum"),
     "max": _reduction("ReduceMax"),

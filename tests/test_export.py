@@ -451,6 +451,14 @@ def test_piecewise_activations_export_as_their_onnx_operators(layer, op_type, tm
     assert_agrees(run_onnx(path, x)[0], model(x).data)
 
 
+def test_cbrt_and_hypot_export(tmp_path):
+    x = np.array([[-8.0, 0.5, 27.0], [1e-3, -2.0, 3.0]])
+    path = tmp_path / "roots.onnx"
+    ag.export_onnx(lambda t: np.cbrt(t) + np.hypot(t, 2.0), x, path)
+    y = np.array([[0.2, -1.0, 4.0], [-64.0, 0.0, 5.0]])
+    assert_agrees(run_onnx(path, y)[0], np.cbrt(y) + np.hypot(y, 2.0))
+
+
 def test_sort_exports_as_topk(tmp_path):
     x = np.array([[3.0, -1.0, 2.0], [0.5, 0.25, -4.0]])
     path = tmp_path / "sort.onnx"
