@@ -3,6 +3,7 @@ retain_grad, graphs that survive backward, and the package's import graph."""
 from __future__ import annotations
 
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -498,3 +499,21 @@ def test_a_recorded_node_leaves_three_objects_for_the_cyclic_collector():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def test_value_reads_are_noted_for_the_watching_thread_only():
+    """compile_grad's FrozenValueWarning rests on this: a comparison of a Tensor that
+    requires grad is noted while this thread watches, not one in another thread, and not
+    one of a Tensor that does not require grad."""
+    t = ag.tensor(np.array([1.0, -1.0]), requires_grad=True)
+    with ag.engine.watching_value_reads() as reads:
+        other = threading.Thread(target=lambda: t > 0)
+        other.start()
+        other.join()
+        assert reads == []
+        assert list(ag.tensor([1.0]) < 2) == [True]  # no grad: nothing to freeze
+        assert reads == []
+        assert list(t > 0) == [True, False] and np.argsort(t).tolist() == [1, 0]
+    assert reads == ["greater", "argsort"]
+    assert list(t > 0) == [True, False]  # not watching: nothing noted
+    assert reads == ["greater", "argsort"]
