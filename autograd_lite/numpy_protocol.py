@@ -28,17 +28,17 @@ NON_DIFFERENTIABLE_UFUNCS = frozenset({
     np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
     np.isfinite, np.isnan, np.isinf, np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.signbit,
 })
-NON_DIFFERENTIABLE_FUNCTIONS = frozenset({
-    np.shape, np.ndim, np.size, np.allclose, np.isclose, np.array_equal, np.argmax, np.argmin,
-    np.argsort, np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.all, np.any,
-    np.count_nonzero, np.nonzero, np.result_type, np.may_share_memory, np.shares_memory,
-    np.array_equiv, np.iscomplexobj, np.isrealobj,
-})
-# Of those, the ones that read shapes and dtypes, not values.
+# Functions with no gradient, in two kinds: those that read only shapes and dtypes, and
+# those that read values (noted for a compile_grad trace, whose replay would freeze them).
 SHAPE_FUNCTIONS = frozenset({
     np.shape, np.ndim, np.size, np.zeros_like, np.ones_like, np.empty_like, np.full_like,
     np.result_type, np.may_share_memory, np.shares_memory, np.iscomplexobj, np.isrealobj,
 })
+VALUE_FUNCTIONS = frozenset({
+    np.allclose, np.isclose, np.array_equal, np.array_equiv, np.argmax, np.argmin, np.argsort,
+    np.all, np.any, np.count_nonzero, np.nonzero,
+})
+NON_DIFFERENTIABLE_FUNCTIONS = SHAPE_FUNCTIONS | VALUE_FUNCTIONS
 # (The step functions sign, floor, ceil, round, ... are in the table, with gradient 0, so
 # that they give Tensors like everything else that computes values.)
 
@@ -117,7 +117,7 @@ def array_function(tensor_type: type, func: Callable, args: tuple, kwargs: dict)
     if function is not None:
         return function(*args, **kwargs)
     if func in NON_DIFFERENTIABLE_FUNCTIONS:
-        if func not in SHAPE_FUNCTIONS:
+        if func in VALUE_FUNCTIONS:
             note_value_read(func.__name__, args + tuple(kwargs.values()))
         return func(*_arrays(args, tensor_type),
                     **{k: _arrays(v, tensor_type) for k, v in kwargs.items()})
