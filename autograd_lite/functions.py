@@ -318,6 +318,11 @@ def _without_nans(a):
     return P.nan_to_num(a, nan=0.0, posinf=np.inf, neginf=-np.inf)
 
 
+def _count_without_nans(a, axis, keepdims: bool):
+    """How many values are not NaN over ``axis`` (a recorded count, replayed too)."""
+    return sum(P.not_nan(a), axis=axis, keepdims=keepdims)
+
+
 @implements(np.nansum)
 def nansum(a, axis=None, dtype=None, out=None, keepdims: bool = False, initial=None,
            where=None) -> Tensor:
@@ -330,7 +335,7 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims: bool = False, initial=N
 def nanmean(a, axis=None, dtype=None, out=None, keepdims: bool = False, where=None) -> Tensor:
     """The mean of the values that are not NaN (NaN where all are)."""
     _refuse("nanmean", dtype=dtype, out=out, where=where)
-    count = sum(P.not_nan(a), axis=axis, keepdims=keepdims)
+    count = _count_without_nans(a, axis, keepdims)
     with np.errstate(invalid="ignore", divide="ignore"):
         return sum(_without_nans(a), axis=axis, keepdims=keepdims) / count
 
@@ -343,7 +348,7 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof: int = 0, keepdims: bool = F
     _refuse("nanvar", dtype=dtype, out=out, where=where)
     # 0 where a is NaN, before squaring: so no 0 * NaN reaches the gradient of the mean.
     deviation = _without_nans(a - nanmean(a, axis=axis, keepdims=True))
-    count = sum(P.not_nan(a), axis=axis, keepdims=keepdims)
+    count = _count_without_nans(a, axis, keepdims)
     with np.errstate(invalid="ignore", divide="ignore"):
         return sum(deviation * deviation, axis=axis, keepdims=keepdims) / (count - ddof)
 
